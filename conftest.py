@@ -1,0 +1,70 @@
+"""Personas shared by every test (CONVENTIONS.md): a provider department, a consumer department, an outsider, the
+authority, the operator's three administrators, an inspector, a citizen and an anonymous client."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tongshu.accounts.models import OrganizationKind
+from tongshu.accounts.roles import TOTP_REQUIRED_ROLES, Role
+from tongshu.accounts.tests.factories import PASSWORD, make_organization, make_user
+
+
+@pytest.fixture
+def personas(db: Any) -> SimpleNamespace:
+    operator_org = make_organization("华容县大数据中心", code="P-DSJ")
+    authority_org = make_organization("华容县行政审批服务局", code="P-SPJ")
+    provider_org = make_organization("华容县公安局", code="P-GAJ")
+    consumer_org = make_organization("华容县民政局", code="P-MZJ")
+    outsider_org = make_organization("华容县水利局", code="P-SLJ")
+    cac_org = make_organization("华容县委网信办", code="P-WXB")
+    township = make_organization("华容县章华镇人民政府", kind=OrganizationKind.TOWNSHIP, code="P-ZHZ")
+    return SimpleNamespace(
+        password=PASSWORD,
+        operator_org=operator_org,
+        authority_org=authority_org,
+        provider_org=provider_org,
+        consumer_org=consumer_org,
+        outsider_org=outsider_org,
+        township=township,
+        operator=make_user("operator", Role.OPERATOR_ADMIN, organization=operator_org),
+        security_admin=make_user("security", Role.SECURITY_ADMIN, organization=operator_org),
+        auditor=make_user("auditor", Role.AUDITOR, organization=operator_org),
+        authority=make_user("authority", Role.AUTHORITY, organization=authority_org),
+        provider_cdo=make_user("provider_cdo", Role.CDO, organization=provider_org),
+        provider_admin=make_user("provider_admin", Role.DATA_ADMIN, organization=provider_org),
+        consumer_cdo=make_user("consumer_cdo", Role.CDO, organization=consumer_org),
+        consumer_user=make_user("consumer_user", Role.DEPT_USER, organization=consumer_org),
+        outsider=make_user("outsider", Role.DATA_ADMIN, organization=outsider_org),
+        inspector=make_user("inspector", Role.INSPECTOR, organization=cac_org),
+        citizen=make_user("citizen", Role.PUBLIC),
+    )
+
+
+@pytest.fixture
+def client_for(db: Any) -> Any:
+    """A test client signed in as the given user (session auth, second factor treated as done)."""
+
+    def make(user: Any, *, second_factor: bool = True) -> Client:
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        client = Client()
+        client.force_login(user)
+        if second_factor and user.has_role(*TOTP_REQUIRED_ROLES):
+            device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+        return client
+
+    return make
+
+
+@pytest.fixture
+def anonymous() -> Client:
+    return Client()

@@ -1,0 +1,1 @@
+"""通数 Tongshu: a county's government information resource platform."""

@@ -1,0 +1,43 @@
+"""Every login, failure, lockout and logout goes to the audit log (第三十三条(二))."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from tongshu.security.audit import record
+
+
+@receiver(user_logged_in)
+def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    record("login.succeeded", actor=user, request=request, target=user)
+
+
+@receiver(user_logged_out)
+def audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user is not None:
+        record(
+            "logout",
+            actor=user,
+            request=request,
+            target=user,
+            details={"reason": getattr(request, "logout_reason", "user")},
+        )
+
+
+@receiver(user_login_failed)
+def audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+    username = str(credentials.get("username", ""))[:150]
+    record("login.failed", request=request, actor_name=username, details={"username": username})
+
+
+@receiver(user_locked_out)
+def audit_lockout(
+    sender: Any, request: Any, username: str | None = None, ip_address: str | None = None, **kwargs: Any
+) -> None:
+    record(
+        "login.locked_out", request=request, actor_name=(username or "")[:150], details={"username": username}
+    )

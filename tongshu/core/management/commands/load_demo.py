@@ -1,0 +1,23 @@
+"""Load the 华容县 demo (idempotent): organizations and one account per role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from tongshu.demo import organizations
+
+
+class Command(BaseCommand):
+    help = "Load the Huarong County demo data (safe to run again)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        orgs = organizations.load_organizations()
+        organizations.load_accounts(orgs)
+        self.stdout.write(self.style.SUCCESS(f"华容县演示数据已就绪：{len(orgs)} 个机构。"))
+        if settings.DEMO_MODE:
+            self.stdout.write(f"演示账号（密码均为 {settings.DEMO_PASSWORD}）：")
+            for username, full_name, _org, role in organizations.DEMO_ACCOUNTS:
+                self.stdout.write(f"  {username:<12} {full_name}  ({role})")

@@ -1,0 +1,58 @@
+"""The side menu, per role. Later issues append their entries here; an entry shows when its page exists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from tongshu.accounts.roles import Role
+
+ALL_STAFF = frozenset(Role) - {Role.PUBLIC}
+EVERYONE = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    label: Any
+    url_name: str
+    roles: frozenset[str]
+    section: Any = ""
+
+
+MENU: list[MenuEntry] = [
+    MenuEntry(_("Home"), "core:home", EVERYONE),
+    MenuEntry(_("Message centre"), "core:messages", EVERYONE),
+    MenuEntry(_("Organizations"), "accounts:organizations", frozenset({Role.OPERATOR_ADMIN}), _("System")),
+    MenuEntry(
+        _("Users"), "accounts:users", frozenset({Role.OPERATOR_ADMIN, Role.CDO, Role.DATA_ADMIN}), _("System")
+    ),
+    MenuEntry(_("Role assignment"), "accounts:roles", frozenset({Role.SECURITY_ADMIN}), _("Security")),
+    MenuEntry(
+        _("API keys"),
+        "accounts:api_keys",
+        frozenset({Role.SECURITY_ADMIN, Role.CDO, Role.DATA_ADMIN, Role.PUBLIC}),
+        _("Security"),
+    ),
+    MenuEntry(_("Audit log"), "security:audit_log", frozenset({Role.AUDITOR}), _("Security")),
+    MenuEntry(_("API documentation"), "api:openapi-view", EVERYONE, _("Help")),
+]
+
+
+def menu_for(user: Any, current_path: str) -> list[dict[str, Any]]:
+    roles = user.role_codes()
+    sections: dict[str, dict[str, Any]] = {}
+    for entry in MENU:
+        if not roles & entry.roles:
+            continue
+        try:
+            url = reverse(entry.url_name)
+        except NoReverseMatch:
+            continue
+        key = str(entry.section)
+        section = sections.setdefault(key, {"title": entry.section, "items": []})
+        active = current_path == url or (url != "/" and current_path.startswith(url))
+        section["items"].append({"label": entry.label, "url": url, "active": active})
+    return list(sections.values())

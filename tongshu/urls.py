@@ -1,0 +1,15 @@
+from django.urls import include, path
+
+from tongshu.api import api
+
+urlpatterns = [
+    path("", include("tongshu.core.urls")),
+    path("accounts/", include("tongshu.accounts.urls")),
+    path("security/", include("tongshu.security.urls")),
+    path("api/v1/", api.urls),
+    path("captcha/", include("captcha.urls")),
+]
+
+handler400 = "tongshu.core.views.bad_request"
+handler403 = "tongshu.core.views.permission_denied"
+handler404 = "tongshu.core.views.page_not_found"
