@@ -75,6 +75,9 @@ INSTALLED_APPS = [
     "tongshu.core",
     "tongshu.accounts",
     "tongshu.security",
+    "tongshu.standards",
+    "tongshu.catalog",
+    "tongshu.assessment",
 ]
 
 MIDDLEWARE = [
