@@ -268,3 +268,32 @@ def test_failures_age_out_of_the_window(personas):
         traveller.shift(timedelta(minutes=16))
         assert not login_security.captcha_required("consumer_user")
         assert post_login(Client(), "consumer_user", personas.password).status_code == 302
+
+
+# --- The page itself ----------------------------------------------------------------------------------------------
+
+
+def test_the_demo_box_shows_only_in_demo_mode(db):
+    with override_settings(DEMO_MODE=True):
+        assert 'data-testid="demo-box"' in page(Client().get(LOGIN))
+    with override_settings(DEMO_MODE=False):
+        body = page(Client().get(LOGIN))
+        assert 'data-testid="demo-box"' not in body and "Huarong@2026" not in body
+
+
+def test_the_login_page_needs_no_outside_resource(personas):
+    _spread_failures("consumer_user", 3)
+    response = Client().get(LOGIN, {"username": "consumer_user"})
+    body = page(response)
+    assert "img-src 'self'" in response["Content-Security-Policy"]
+    assert "<script>" not in body and "http://" not in body.replace("http://www.w3.org", "")
+    assert 'src="/static/accounts/login.js"' in body and 'data-captcha-refresh="/captcha/refresh/"' in body
+    # Without JavaScript, "new picture" reloads the page for the same account.
+    assert 'href="/accounts/login/?username=consumer_user"' in body
+
+
+def test_an_unknown_account_is_counted_like_any_other(db):
+    for n in range(3):
+        fail(Client(), "nobody", ip=f"10.0.3.{n}")
+    assert login_security.captcha_required("nobody")
+    assert AuditEntry.objects.filter(action="login.failed", actor__isnull=True).count() == 3
