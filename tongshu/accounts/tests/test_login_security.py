@@ -23,7 +23,10 @@ pytestmark = pytest.mark.django_db
 
 
 def test_passwords_are_hashed_with_argon2(personas):
-    assert personas.consumer_user.password.startswith("argon2")
+    from tongshu import settings as project_settings
+
+    assert project_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert personas.consumer_user.password.startswith("argon2$argon2id$")
 
 
 @pytest.mark.parametrize(
