@@ -134,3 +134,18 @@ def disable(user: Any, token: str, *, request: HttpRequest) -> CheckResult:
         record("totp.disabled", actor=user, request=request, target=user)
     user._has_totp = False
     return result
+
+
+def reset(actor: Any, user: Any, *, request: HttpRequest | None = None) -> int:
+    """The security administrator removes a person's devices (a lost phone); they enrol again at next login."""
+    from tongshu.core.errors import PermissionDenied
+
+    from .permissions import can_grant_roles
+
+    if not can_grant_roles(actor):
+        raise PermissionDenied("只有安全管理员可以重置双因素认证", code="forbidden")
+    with transaction.atomic():
+        removed, _ = TOTPDevice.objects.filter(user=user).delete()
+        record("totp.reset", actor=actor, request=request, target=user, details={"devices": removed})
+    user.__dict__.pop("_has_totp", None)
+    return removed

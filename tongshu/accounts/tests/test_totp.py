@@ -172,3 +172,19 @@ def test_the_same_demo_account_outside_demo_mode_gets_no_exemption(personas):
         assert client.get("/")["Location"].startswith(SETUP)
     user.refresh_from_db()
     assert not user.must_change_password
+
+
+def test_only_the_security_administrator_resets_a_lost_second_factor(personas):
+    from tongshu.core.errors import PermissionDenied
+
+    user = personas.auditor
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    for actor in (personas.operator, personas.auditor, personas.consumer_user):
+        with pytest.raises(PermissionDenied):
+            otp.reset(actor, user)
+    assert TOTPDevice.objects.filter(user=user).exists()
+    assert otp.reset(personas.security_admin, user) == 1
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert actions(action="totp.reset", actor=personas.security_admin) == ["totp.reset"]
+    client = Client()
+    assert post_login(client, "auditor", personas.password)["Location"] == SETUP
