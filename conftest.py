@@ -68,3 +68,15 @@ def client_for(db: Any) -> Any:
 @pytest.fixture
 def anonymous() -> Client:
     return Client()
+
+
+def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
+    """Tests marked `postgres` need PostgreSQL; on the embedded default (SQLite) they are skipped, saying why."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: make test-postgres")
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
