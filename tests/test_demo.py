@@ -28,11 +28,6 @@ DEMO_USERNAMES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def load(demo_mode: bool, settings) -> str:
     settings.DEMO_MODE = demo_mode
     out = StringIO()

@@ -63,13 +63,6 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def fast_hashing(settings: Any) -> None:
-    """Argon2 costs ~0.1 s per hash; the demo has ~40 accounts. The browser tests check menus and lockout, not
-    hashing, so they hash with MD5 (test only)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
 def captcha_test_mode(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """django-simple-captcha accepts the answer "PASSED" in test mode. It reads the flag into its own settings
     module at import, so patch that too."""

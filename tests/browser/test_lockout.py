@@ -18,7 +18,7 @@ LOCKED = "登录失败次数过多"
 
 
 def test_five_wrong_passwords_lock_the_account(
-    page: Any, live_server: Any, settings: Any, fast_hashing: None, captcha_test_mode: None
+    page: Any, live_server: Any, settings: Any, captcha_test_mode: None
 ) -> None:
     make_user("zhangsan", Role.DATA_ADMIN, organization=make_organization("华容县水利局"))
     failures = settings.AXES_FAILURE_LIMIT
@@ -46,7 +46,7 @@ def test_five_wrong_passwords_lock_the_account(
 
 
 def test_the_right_password_before_the_limit_signs_in(
-    page: Any, live_server: Any, settings: Any, fast_hashing: None, captcha_test_mode: None
+    page: Any, live_server: Any, settings: Any, captcha_test_mode: None
 ) -> None:
     """The control case: fewer failures than the limit do not lock the owner out."""
     make_user("lisi", Role.DEPT_USER, organization=make_organization("华容县民政局"))

@@ -37,7 +37,7 @@ def expected_menu(role: str) -> tuple[set[str], set[str]]:
 
 
 @pytest.fixture
-def demo(settings: Any, fast_hashing: None) -> None:
+def demo(settings: Any) -> None:
     settings.DEMO_MODE = True  # demo accounts skip the forced password change and TOTP set-up
     call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
@@ -65,6 +65,8 @@ def test_demo_account_logs_in_and_sees_its_menu(
 ) -> None:
     page.goto("/accounts/login/")
     assert settings.DEMO_PASSWORD in page.locator("[data-testid=demo-box]").inner_text()
+    if username == "operator":
+        screenshot(page, "login-demo")
     submit_login(page, username, settings.DEMO_PASSWORD)
 
     menu = page.locator("[data-testid=menu]")
