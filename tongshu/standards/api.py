@@ -83,6 +83,10 @@ class CodeSetDetailOut(CodeSetOut):
     created_at: datetime
     versions: list[VersionOut]
 
+    @staticmethod
+    def resolve_versions(obj: CodeSet) -> list[CodeSetVersion]:
+        return list(services.versions_overview(obj))
+
 
 class CodeSetPage(Schema):
     count: int
@@ -127,14 +131,10 @@ def list_code_sets(request: HttpRequest, q: str = "", limit: int = 50, offset: i
 
 
 @router.get("/code-sets/{identifier}", response=CodeSetDetailOut, summary="代码集详情（含版本）")
-def get_code_set(request: HttpRequest, identifier: str) -> dict[str, Any]:
+def get_code_set(request: HttpRequest, identifier: str) -> CodeSet:
     _reader(request)
     code_set = services.code_sets_overview().filter(identifier=identifier).first()
-    code_set = code_set or services.get_code_set(identifier)  # raises NotFound when missing
-    data = CodeSetOut.from_orm(code_set).dict()
-    data["created_at"] = code_set.created_at
-    data["versions"] = list(services.versions_overview(code_set))
-    return data
+    return code_set or services.get_code_set(identifier)  # raises NotFound when missing
 
 
 @router.get("/code-sets/{identifier}/values", response=ValuePage, summary="代码值（分页，默认当前版本）")
