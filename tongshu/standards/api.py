@@ -130,26 +130,7 @@ def list_code_sets(request: HttpRequest, q: str = "", limit: int = 50, offset: i
     return {"count": code_sets.count(), "items": list(code_sets[_window(limit, offset)])}
 
 
-@router.get("/code-sets/{identifier}", response=CodeSetDetailOut, summary="代码集详情（含版本）")
-def get_code_set(request: HttpRequest, identifier: str) -> CodeSet:
-    _reader(request)
-    code_set = services.code_sets_overview().filter(identifier=identifier).first()
-    return code_set or services.get_code_set(identifier)  # raises NotFound when missing
-
-
-@router.get("/code-sets/{identifier}/values", response=ValuePage, summary="代码值（分页，默认当前版本）")
-def list_values(
-    request: HttpRequest, identifier: str, version: str = "", q: str = "", limit: int = 100, offset: int = 0
-) -> dict[str, Any]:
-    _reader(request)
-    code_set = services.get_code_set(identifier)
-    chosen = services.get_version(code_set, version) if version else code_set.current_version
-    if chosen is None:
-        raise ValidationFailed("该代码集还没有当前版本", code="no_current_version")
-    values = services.search_values(chosen, q)
-    return {"version": chosen.version, "count": values.count(), "items": list(values[_window(limit, offset)])}
-
-
+# Declared before /code-sets/{identifier}, which would otherwise take the path.
 @router.post("/code-sets/import", response={201: VersionOut}, summary="导入代码集或其新版本（CSV/XLSX）")
 def import_code_set(
     request: HttpRequest,
@@ -178,6 +159,26 @@ def import_code_set(
         request=request,
     )
     return Status(201, new_version)
+
+
+@router.get("/code-sets/{identifier}", response=CodeSetDetailOut, summary="代码集详情（含版本）")
+def get_code_set(request: HttpRequest, identifier: str) -> CodeSet:
+    _reader(request)
+    code_set = services.code_sets_overview().filter(identifier=identifier).first()
+    return code_set or services.get_code_set(identifier)  # raises NotFound when missing
+
+
+@router.get("/code-sets/{identifier}/values", response=ValuePage, summary="代码值（分页，默认当前版本）")
+def list_values(
+    request: HttpRequest, identifier: str, version: str = "", q: str = "", limit: int = 100, offset: int = 0
+) -> dict[str, Any]:
+    _reader(request)
+    code_set = services.get_code_set(identifier)
+    chosen = services.get_version(code_set, version) if version else code_set.current_version
+    if chosen is None:
+        raise ValidationFailed("该代码集还没有当前版本", code="no_current_version")
+    values = services.search_values(chosen, q)
+    return {"version": chosen.version, "count": values.count(), "items": list(values[_window(limit, offset)])}
 
 
 @router.post(

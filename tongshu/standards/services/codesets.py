@@ -28,6 +28,7 @@ CODE_MAX = CodeValue._meta.get_field("code").max_length or 40
 NAME_MAX = CodeValue._meta.get_field("name").max_length or 200
 VERSION_MAX = CodeSetVersion._meta.get_field("version").max_length or 30
 IDENTIFIER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,59}$")
+RESERVED_IDENTIFIERS = frozenset({"import", "new"})  # path segments of the pages and the API
 VERSION_PATTERN = re.compile(r"^[^\s/?#%\\]+$")
 CODE_COLUMNS = ("code", "代码", "编码", "代码值")
 NAME_COLUMNS = ("name", "名称", "代码名称", "含义", "说明")
@@ -187,7 +188,7 @@ def import_code_set(
             code="duplicate_identifier",
         )
     if code_set is None:
-        if not IDENTIFIER_PATTERN.match(identifier):
+        if not IDENTIFIER_PATTERN.match(identifier) or identifier in RESERVED_IDENTIFIERS:
             raise ValidationFailed(
                 "标识只能由小写字母、数字和连字符组成，2 到 60 个字符",
                 field="identifier",

@@ -91,7 +91,7 @@ def validate_element(fields: dict[str, Any], instance: DataElement | None = None
     """Field → Chinese reason for every problem of the element described by `fields` (already merged)."""
     errors: dict[str, str] = {}
     identifier = fields.get("identifier", "")
-    if not IDENTIFIER_PATTERN.match(identifier):
+    if not IDENTIFIER_PATTERN.match(identifier) or identifier.lower() == "new":
         errors["identifier"] = "标识符以字母开头，由字母、数字、下划线、点或连字符组成，最多 30 个字符"
     elif DataElement.objects.filter(identifier=identifier).exclude(pk=getattr(instance, "pk", None)).exists():
         errors["identifier"] = f"标识符“{identifier}”已被使用"

@@ -40,7 +40,11 @@ def test_import_creates_a_set_with_a_current_version(personas):
         False,
     )
     assert version.version == "2026-03-02" and version.is_current and version.created_by == personas.operator
-    assert list(version.values.values_list("code", "name")) == [("1", "高速公路"), ("2", "一级公路"), ("3", "二级公路")]
+    assert list(version.values.values_list("code", "name")) == [
+        ("1", "高速公路"),
+        ("2", "一级公路"),
+        ("3", "二级公路"),
+    ]
     assert lookups.code_values(code_set) == {"1": "高速公路", "2": "一级公路", "3": "二级公路"}
     entry = AuditEntry.objects.get(action="codeset.imported")
     assert entry.details["values"] == 3 and entry.actor == personas.operator
@@ -85,7 +89,9 @@ def test_one_bad_row_in_a_new_version_leaves_the_set_untouched(personas):
 
 def test_parent_cycles_and_missing_header_are_refused(personas):
     with pytest.raises(ValidationFailed) as caught:
-        _import(personas.operator, csv_bytes([["code", "name", "parent"], ["1", "甲", "2"], ["2", "乙", "1"]]))
+        _import(
+            personas.operator, csv_bytes([["code", "name", "parent"], ["1", "甲", "2"], ["2", "乙", "1"]])
+        )
     assert {e["reason"] for e in caught.value.details} == {"上级代码形成循环"}
     with pytest.raises(ValidationFailed) as caught:
         _import(personas.operator, csv_bytes([["代号", "称呼"], ["1", "甲"]]))
@@ -101,8 +107,15 @@ def test_gbk_and_bom_csv_files_are_read(personas):
 
 
 def test_xlsx_import_keeps_codes_as_text(personas):
-    rows = [["code", "name", "parent"], ["43", "湖南省", None], ["4306", "岳阳市", "43"], [430623, "华容县", "4306"]]
-    version = _import(personas.operator, xlsx_bytes(rows), filename="divisions.xlsx", identifier="mini-division")
+    rows = [
+        ["code", "name", "parent"],
+        ["43", "湖南省", None],
+        ["4306", "岳阳市", "43"],
+        [430623, "华容县", "4306"],
+    ]
+    version = _import(
+        personas.operator, xlsx_bytes(rows), filename="divisions.xlsx", identifier="mini-division"
+    )
     assert version.code_set.is_hierarchical
     assert lookups.code_values("mini-division") == {"43": "湖南省", "4306": "岳阳市", "430623": "华容县"}
     assert version.values.get(code="430623").parent_code == "4306"
@@ -157,6 +170,9 @@ def test_only_the_operator_imports_or_switches_versions(personas):
 def test_new_set_needs_a_valid_identifier_and_a_name(personas):
     with pytest.raises(ValidationFailed) as caught:
         _import(personas.operator, csv_bytes(ROAD_CLASS), identifier="Road Class!")
+    assert caught.value.field == "identifier"
+    with pytest.raises(ValidationFailed) as caught:
+        _import(personas.operator, csv_bytes(ROAD_CLASS), identifier="import")
     assert caught.value.field == "identifier"
     with pytest.raises(ValidationFailed) as caught:
         _import(personas.operator, csv_bytes(ROAD_CLASS), name="")

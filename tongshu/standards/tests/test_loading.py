@@ -54,7 +54,11 @@ def test_load_standards_loads_the_real_data_and_is_idempotent(personas):
 
     # GB/T 2260: provinces, cities and counties as six digits under their parents; townships in nine digits.
     divisions = code_values(shipped.DIVISION)
-    assert divisions["430623"] == "华容县" and divisions["430600"] == "岳阳市" and divisions["430000"] == "湖南省"
+    assert (
+        divisions["430623"] == "华容县"
+        and divisions["430600"] == "岳阳市"
+        and divisions["430000"] == "湖南省"
+    )
     huarong = CodeValue.objects.get(version__code_set__identifier=shipped.DIVISION, code="430623")
     assert huarong.parent_code == "430600"
     assert "441900" in division_codes()  # 东莞市, a city without counties, listed once
@@ -64,7 +68,9 @@ def test_load_standards_loads_the_real_data_and_is_idempotent(personas):
     assert huarong_townships.count() == 14
     assert len(township_codes()) > 40000
     assert is_known_division("430623") and is_known_division("430623101")
-    assert not is_known_division("430699") and not is_known_division("43062") and not is_known_division("abcdef")
+    assert (
+        not is_known_division("430699") and not is_known_division("43062") and not is_known_division("abcdef")
+    )
 
     # The category tree: the guide's branches, and a department branch item per numbered department.
     population = ResourceCategory.objects.get(code="101")
@@ -75,7 +81,11 @@ def test_load_standards_loads_the_real_data_and_is_idempotent(personas):
 
     # Starter data elements bound to their code sets and check rules.
     resident_id = DataElement.objects.get(identifier="DE0001")
-    assert (resident_id.name, resident_id.length, resident_id.check_rule) == ("居民身份证号码", "C18", "resident_id")
+    assert (resident_id.name, resident_id.length, resident_id.check_rule) == (
+        "居民身份证号码",
+        "C18",
+        "resident_id",
+    )
     assert DataElement.objects.get(name="性别").code_set == sex
     assert DataElement.objects.get(name="民族").code_set.identifier == shipped.ETHNIC_GROUP
     assert DataElement.objects.get(name="统一社会信用代码").check_rule == "credit_code"
