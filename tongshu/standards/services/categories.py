@@ -73,7 +73,7 @@ def _rows_from_table(content: bytes, filename: str) -> list[CategoryRow]:
         raise ValidationFailed(
             "第 1 行应为表头：分类代码、分类名称、上级分类代码",
             code="bad_header",
-            details=[_error(1, "header", "缺少“分类代码”或“分类名称”列")],
+            details=[_error(1, "表头", "缺少“分类代码”或“分类名称”列")],
         )
     return [
         CategoryRow(number, cell(row, code_at), cell(row, name_at), cell(row, parent_at))

@@ -76,7 +76,7 @@ def parse_values(content: bytes, filename: str) -> list[ParsedValue]:
         raise ValidationFailed(
             "第 1 行应为表头，至少包含 code（代码）和 name（名称）两列，可选 parent（上级代码）",
             code="bad_header",
-            details=[_error(1, "header", "缺少 code 或 name 列")],
+            details=[_error(1, "header", "缺少 code（代码）或 name（名称）列")],
         )
     errors: list[dict[str, Any]] = []
     values: list[ParsedValue] = []

@@ -182,7 +182,7 @@ def test_category_page_imports_and_shows_the_tree(data, personas, client_for):
         "/standards/categories/import/",
         {"file": SimpleUploadedFile("bad.xlsx", xlsx_bytes(bad)), "mode": "extend"},
     )
-    assert response.status_code == 400 and "未导入任何分类" in response.content.decode()
+    assert response.status_code == 400 and "分类代码位数不符合分类层级" in response.content.decode()
     assert not ResourceCategory.objects.filter(code="21").exists()
     export = client.get("/standards/categories/export/xlsx/")
     assert export.status_code == 200 and "attachment" in export["Content-Disposition"]

@@ -68,7 +68,7 @@ def import_categories(request: HttpRequest) -> HttpResponse:
                 f"停用 {counts['deactivated']} 个。",
             )
             return redirect("standards:categories")
-    return _page(request, form, row_errors, status=400 if form.errors else 200)
+    return _page(request, form, row_errors, status=400 if form.errors or row_errors else 200)
 
 
 @reader

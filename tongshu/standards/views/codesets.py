@@ -95,7 +95,9 @@ def upload_version(request: HttpRequest, identifier: str) -> HttpResponse:
             return redirect("standards:code_set", identifier=code_set.identifier)
     context = _detail_context(request, code_set)
     context.update(form=form, row_errors=row_errors, show_upload=True)
-    return render(request, "standards/code_set_detail.html", context, status=400 if form.errors else 200)
+    return render(
+        request, "standards/code_set_detail.html", context, status=400 if form.errors or row_errors else 200
+    )
 
 
 @manager
@@ -129,7 +131,7 @@ def new_code_set(request: HttpRequest) -> HttpResponse:
         request,
         "standards/code_set_new.html",
         {"form": form, "row_errors": row_errors},
-        status=400 if form.errors else 200,
+        status=400 if form.errors or row_errors else 200,
     )
 
 

@@ -41,15 +41,27 @@ def manager(view: View) -> View:
     return wrapped
 
 
+# Columns of a code-set file as people know them (category files already name theirs in Chinese).
+COLUMN_LABELS = {
+    "code": "代码（code）",
+    "name": "名称（name）",
+    "parent": "上级代码（parent）",
+    "header": "表头",
+}
+
+
 def apply_error(form: forms.Form, exc: DomainError) -> list[dict[str, Any]]:
-    """Put a service error beside its field(s); return the row errors of a rejected file for the error table."""
+    """Put a service error beside its field(s); a rejected file's row errors are returned for the error table
+    instead (the page shows them with the count, so the form itself is left without a duplicate message)."""
     details = exc.details
+    if isinstance(details, list) and details:
+        return [{**error, "column": COLUMN_LABELS.get(error["column"], error["column"])} for error in details]
     if isinstance(details, dict):
         for field, message in details.items():
             form.add_error(field if field in form.fields else None, message)
         return []
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    return details if isinstance(details, list) else []
+    return []
 
 
 def upload(form: forms.Form) -> tuple[bytes, str]:
