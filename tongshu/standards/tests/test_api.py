@@ -262,3 +262,27 @@ def test_the_operations_are_in_the_openapi_document(personas, client_for):
         "/api/v1/standards/categories/tree",
     ):
         assert path in paths
+
+
+@pytest.mark.parametrize("url", ["/code-sets", "/data-elements", "/categories", "/categories/tree"])
+def test_list_endpoints_do_not_grow_queries_with_rows(personas, client_for, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(personas.consumer_user)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(BASE + url).status_code == 200
+        return len(captured)
+
+    make_code_set("set-a")
+    make_data_element(code_set=CodeSet.objects.get(identifier="set-a"))
+    make_category("101001", "户籍人口")
+    queries()  # the first request of a session also writes the session
+    few = queries()
+    for n in range(8):
+        make_code_set(f"set-{n}")
+        make_data_element(code_set=CodeSet.objects.get(identifier=f"set-{n}"))
+        make_category(f"10{n + 2}", f"分类{n}")
+    assert queries() == few
