@@ -5,11 +5,10 @@ Every signed-in person and every application key may read; only the platform ope
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Form, Router, Schema, Status, UploadedFile
+from ninja import File, Form, Router, Status, UploadedFile
 
 from tongshu.core.api_auth import calling_key, calling_user
 from tongshu.core.errors import NotAuthenticated, TooLarge, ValidationFailed
@@ -18,6 +17,22 @@ from . import services
 from .formats import LengthNotationError, parse_length
 from .models import CodeSet, CodeSetVersion, DataElement, ResourceCategory
 from .permissions import can_read_standards
+from .schemas import (
+    BranchOut,
+    CategoryImportOut,
+    CategoryNode,
+    CategoryOut,
+    CodeSetDetailOut,
+    CodeSetPage,
+    DataElementIn,
+    DataElementOut,
+    DataElementPage,
+    DataElementPatch,
+    DiffOut,
+    LengthOut,
+    ValuePage,
+    VersionOut,
+)
 from .tabular import MAX_UPLOAD_BYTES
 
 router = Router(tags=["standards"])
@@ -44,83 +59,6 @@ def _content(upload: UploadedFile) -> bytes:
 
 
 # --- Code sets -----------------------------------------------------------------------------------------------------
-
-
-class CodeSetOut(Schema):
-    identifier: str
-    name: str
-    standard: str
-    description: str
-    is_hierarchical: bool
-    is_system: bool
-    current_version: str | None
-    value_count: int
-
-    @staticmethod
-    def resolve_current_version(obj: CodeSet) -> str | None:
-        return getattr(obj, "current_label", None)
-
-
-class VersionOut(Schema):
-    version: str
-    is_current: bool
-    note: str
-    created_at: datetime
-    created_by: str | None
-    value_count: int | None = None
-
-    @staticmethod
-    def resolve_created_by(obj: CodeSetVersion) -> str | None:
-        return obj.created_by.get_username() if obj.created_by else None
-
-    @staticmethod
-    def resolve_value_count(obj: CodeSetVersion) -> int:
-        count = getattr(obj, "value_count", None)
-        return count if count is not None else obj.values.count()
-
-
-class CodeSetDetailOut(CodeSetOut):
-    created_at: datetime
-    versions: list[VersionOut]
-
-    @staticmethod
-    def resolve_versions(obj: CodeSet) -> list[CodeSetVersion]:
-        return list(services.versions_overview(obj))
-
-
-class CodeSetPage(Schema):
-    count: int
-    items: list[CodeSetOut]
-
-
-class ValueOut(Schema):
-    code: str
-    name: str
-    parent_code: str
-
-
-class ValuePage(Schema):
-    version: str
-    count: int
-    items: list[ValueOut]
-
-
-class DiffEntry(Schema):
-    code: str
-    name: str | None = None
-    old_name: str | None = None
-    new_name: str | None = None
-    old_parent: str | None = None
-    new_parent: str | None = None
-
-
-class DiffOut(Schema):
-    from_version: str
-    to_version: str
-    added: list[DiffEntry]
-    removed: list[DiffEntry]
-    renamed: list[DiffEntry]
-    moved: list[DiffEntry]
 
 
 @router.get("/code-sets", response=CodeSetPage, summary="代码集列表")
@@ -208,13 +146,6 @@ def diff(
 # --- Length notation ----------------------------------------------------------------------------------------------
 
 
-class LengthOut(Schema):
-    kind: str
-    min: int
-    max: int | None
-    scale: int
-
-
 @router.get("/formats/length", response=LengthOut, summary="解析长度格式（如 C..50、N8,2）")
 def parse_length_notation(request: HttpRequest, notation: str) -> dict[str, Any]:
     _reader(request)
@@ -225,61 +156,6 @@ def parse_length_notation(request: HttpRequest, notation: str) -> dict[str, Any]
 
 
 # --- Data elements ------------------------------------------------------------------------------------------------
-
-
-class DataElementOut(Schema):
-    identifier: str
-    name: str
-    english_name: str
-    definition: str
-    data_type: str
-    length: str
-    code_set: str | None
-    value_domain: str
-    pattern: str
-    check_rule: str
-    source_standard: str
-    version: str
-    is_active: bool
-
-    @staticmethod
-    def resolve_code_set(obj: DataElement) -> str | None:
-        return obj.code_set.identifier if obj.code_set else None
-
-
-class DataElementPage(Schema):
-    count: int
-    items: list[DataElementOut]
-
-
-class DataElementIn(Schema):
-    identifier: str = ""
-    name: str
-    definition: str
-    data_type: str
-    length: str = ""
-    english_name: str = ""
-    code_set: str | None = None
-    value_domain: str = ""
-    pattern: str = ""
-    check_rule: str = ""
-    source_standard: str = ""
-    version: str = ""
-
-
-class DataElementPatch(Schema):
-    name: str | None = None
-    english_name: str | None = None
-    definition: str | None = None
-    data_type: str | None = None
-    length: str | None = None
-    code_set: str | None = None
-    value_domain: str | None = None
-    pattern: str | None = None
-    check_rule: str | None = None
-    source_standard: str | None = None
-    version: str | None = None
-    is_active: bool | None = None
 
 
 @router.get("/data-elements", response=DataElementPage, summary="数据元列表与检索")
@@ -327,41 +203,6 @@ def delete_data_element(request: HttpRequest, identifier: str) -> Status:
 
 
 # --- Resource categories ------------------------------------------------------------------------------------------
-
-
-class CategoryOut(Schema):
-    code: str
-    name: str
-    parent: str | None
-    level: int
-    source: str
-    organization_id: int | None
-    is_active: bool
-
-    @staticmethod
-    def resolve_parent(obj: ResourceCategory) -> str | None:
-        return obj.parent.code if obj.parent_id and obj.parent else None
-
-
-class CategoryNode(Schema):
-    code: str
-    name: str
-    level: int
-    source: str
-    organization_id: int | None
-    children: list[CategoryNode]
-
-
-class CategoryImportOut(Schema):
-    created: int
-    updated: int
-    deactivated: int
-
-
-class BranchOut(Schema):
-    created: int
-    linked: int
-    skipped: list[str]
 
 
 def _node(node: dict[str, Any]) -> dict[str, Any]:
