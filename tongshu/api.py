@@ -93,10 +93,12 @@ def register_routers() -> None:
     from tongshu.accounts.api import router as accounts_router
     from tongshu.core.api import router as core_router
     from tongshu.security.api import router as security_router
+    from tongshu.standards.api import router as standards_router
 
     api.add_router("/accounts", accounts_router)
     api.add_router("/messages", core_router)
     api.add_router("/security", security_router)
+    api.add_router("/standards", standards_router)
 
 
 register_routers()

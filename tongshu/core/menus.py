@@ -9,6 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from tongshu.accounts.roles import Role
+from tongshu.standards import menu as standards_menu
 
 ALL_STAFF = frozenset(Role) - {Role.PUBLIC}
 EVERYONE = frozenset(Role)
@@ -25,6 +26,9 @@ class MenuEntry:
 MENU: list[MenuEntry] = [
     MenuEntry(_("Home"), "core:home", EVERYONE),
     MenuEntry(_("Message centre"), "core:messages", EVERYONE),
+    MenuEntry(standards_menu.CODE_SETS, "standards:code_sets", ALL_STAFF, standards_menu.SECTION),
+    MenuEntry(standards_menu.DATA_ELEMENTS, "standards:data_elements", ALL_STAFF, standards_menu.SECTION),
+    MenuEntry(standards_menu.CATEGORIES, "standards:categories", ALL_STAFF, standards_menu.SECTION),
     MenuEntry(_("Organizations"), "accounts:organizations", frozenset({Role.OPERATOR_ADMIN}), _("System")),
     MenuEntry(
         _("Users"), "accounts:users", frozenset({Role.OPERATOR_ADMIN, Role.CDO, Role.DATA_ADMIN}), _("System")
