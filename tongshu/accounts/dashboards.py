@@ -58,7 +58,7 @@ def lockout_events(since: Any) -> int:
 
 
 def _org_cdo_rows(organizations: Any) -> list[Organization]:
-    return list(queries.organizations_with_figures(organizations).order_by("kind", "code"))
+    return list(queries.in_official_order(queries.organizations_with_figures(organizations)))
 
 
 @register("accounts.operator", {Role.OPERATOR_ADMIN}, "accounts/panels/operator.html", order=10)
@@ -79,7 +79,7 @@ def operator_panel(user: Any) -> dict[str, Any]:
         ],
         "organization_total": sum(by_kind.values()),
         "accounts": accounts,
-        "without_cdo": list(Organization.objects.without_cdo().order_by("kind", "code")),
+        "without_cdo": list(queries.in_official_order(Organization.objects.without_cdo())),
         "processes": process_health(),
     }
 
@@ -112,6 +112,11 @@ def security_panel(user: Any) -> dict[str, Any]:
         "admins_without_totp": admins_without_totp,
         "keys": queries.api_key_counts(ApiKey.objects.all()),
         "lockouts": lockout_events(timezone.now() - timedelta(hours=24)),
+        "recent_grants": list(
+            RoleAssignment.objects.select_related("user", "user__organization", "granted_by").order_by(
+                "-granted_at", "-pk"
+            )[:5]
+        ),
         "refusals": AuditEntry.objects.filter(
             action="role.grant_refused", created_at__gte=timezone.now() - timedelta(days=7)
         ).count(),
@@ -249,4 +254,5 @@ def inspector_panel(user: Any) -> dict[str, Any]:
 
 @register("accounts.public", {Role.PUBLIC}, "accounts/panels/public.html", order=10)
 def public_panel(user: Any) -> dict[str, Any]:
-    return {"keys": queries.api_key_counts(permissions.api_keys_visible_to(user))}
+    keys = permissions.api_keys_visible_to(user)
+    return {"keys": queries.api_key_counts(keys), "recent": list(keys.order_by("-created_at")[:5])}

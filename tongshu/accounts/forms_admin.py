@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from tongshu.core.errors import DomainError
 
 from .models import Organization, OrganizationKind
-from .queries import KEY_STATUSES, parent_choices
+from .queries import KEY_STATUSES, in_official_order, parent_choices
 from .roles import Role
 
 
@@ -70,7 +70,7 @@ class OrganizationForm(forms.Form):
         choices = parent_choices(exclude=instance)
         if instance is not None and instance.parent_id:
             choices = choices | Organization.objects.filter(pk=instance.parent_id)
-        self.fields["parent"].queryset = choices.order_by("kind", "code")
+        self.fields["parent"].queryset = in_official_order(choices)
         self.fields["parent"].empty_label = _("— none —")
         if instance is not None:
             del self.fields["code"]
@@ -113,7 +113,7 @@ class UserCreateForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = Organization.objects.active().order_by("kind", "code")
+        self.fields["organization"].queryset = in_official_order(Organization.objects.active())
 
 
 class UserEditForm(forms.Form):
@@ -132,7 +132,7 @@ class UserEditForm(forms.Form):
         choices = Organization.objects.active()
         if user.organization_id:
             choices = choices | Organization.objects.filter(pk=user.organization_id)
-        self.fields["organization"].queryset = choices.order_by("kind", "code")
+        self.fields["organization"].queryset = in_official_order(choices)
         if user.has_role(Role.PUBLIC):
             # Public portal accounts belong to no organization.
             del self.fields["organization"]
@@ -162,7 +162,7 @@ class UserFilterForm(forms.Form):
         self.fields["q"].widget.attrs.update({"type": "search", "placeholder": _("Name, user name or phone")})
         self.fields["role"].choices = [("", _("All roles")), *Role.choices, ("none", _("No role"))]
         if all_organizations:
-            self.fields["organization"].queryset = Organization.objects.order_by("kind", "code")
+            self.fields["organization"].queryset = in_official_order(Organization.objects.all())
             self.fields["organization"].empty_label = _("All organizations")
         else:
             del self.fields["organization"]
@@ -214,7 +214,7 @@ class ApiKeyFilterForm(forms.Form):
         self.fields["status"].choices = [("", _("All")), *((code, labels[code]) for code in KEY_STATUSES)]
         self.fields["q"].widget.attrs.update({"type": "search", "placeholder": _("Name or prefix")})
         if all_organizations:
-            self.fields["organization"].queryset = Organization.objects.order_by("kind", "code")
+            self.fields["organization"].queryset = in_official_order(Organization.objects.all())
             self.fields["organization"].empty_label = _("All organizations")
         else:
             del self.fields["organization"]

@@ -9,13 +9,47 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from .models import ApiKey, Organization, OrganizationKind, RoleAssignment, User
 from .roles import Role
 
 KEY_STATUSES = ("active", "expired", "revoked")
+
+
+def kind_rank(prefix: str = "") -> Case:
+    """Organization types in their declared order (departments, townships, upper level, enterprises, companies)."""
+    return Case(
+        *(
+            When(**{f"{prefix}kind": kind}, then=Value(rank))
+            for rank, kind in enumerate(OrganizationKind.values)
+        ),
+        default=Value(len(OrganizationKind.values)),
+        output_field=IntegerField(),
+    )
+
+
+def in_official_order(organizations: QuerySet[Organization]) -> QuerySet[Organization]:
+    """Type, then the department number the county gave it, then code: the order of the county's own lists."""
+    return organizations.order_by(kind_rank(), F("sequence").asc(nulls_last=True), "code")
+
+
+def users_in_official_order(users: QuerySet[User]) -> QuerySet[User]:
+    """People grouped by organization in the county's order; public accounts (no organization) last."""
+    return users.order_by(F("organization__sequence").asc(nulls_last=True), "organization__code", "username")
 
 
 def _cdo_of(field: str) -> Subquery:
@@ -143,7 +177,7 @@ def api_key_counts(keys: QuerySet[ApiKey]) -> dict[str, Any]:
 
 def parent_choices(exclude: Organization | None = None) -> QuerySet[Organization]:
     """Organizations that may be chosen as a parent: active ones, never the organization itself."""
-    choices = Organization.objects.active().order_by("kind", "code")
+    choices = in_official_order(Organization.objects.active())
     if exclude is not None and exclude.pk:
         choices = choices.exclude(pk=exclude.pk)
     return choices

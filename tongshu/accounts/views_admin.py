@@ -79,7 +79,7 @@ def organizations(request: HttpRequest) -> HttpResponse:
     rows = queries.filter_organizations(queries.organizations_with_figures(), **form.filters())
     context = {
         "form": form,
-        "page": paginate(request, rows.order_by("kind", "code")),
+        "page": paginate(request, queries.in_official_order(rows)),
         "without_cdo_count": Organization.objects.without_cdo().count(),
     }
     return render_page(request, "accounts/manage/organizations.html", context, "organization-rows")
@@ -96,7 +96,7 @@ def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
     members = queries.remember_roles(
         queries.with_roles(organization.users.order_by("-is_active", "username"))
     )
-    children = organization.children.order_by("kind", "code")
+    children = queries.in_official_order(organization.children.all())
     keys = queries.api_key_counts(organization.api_keys.all())
     return render(
         request,
@@ -185,9 +185,7 @@ def users(request: HttpRequest) -> HttpResponse:
     sees_all = permissions.sees_all_users(actor)
     form = UserFilterForm(request.GET or None, all_organizations=sees_all)
     rows = queries.filter_users(permissions.users_visible_to(actor), **form.filters())
-    page = paginate(
-        request, queries.with_roles(rows.order_by("organization__kind", "organization__code", "username"))
-    )
+    page = paginate(request, queries.with_roles(queries.users_in_official_order(rows)))
     page.object_list = queries.remember_roles(page.object_list)
     context = {
         "form": form,
