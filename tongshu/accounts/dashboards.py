@@ -93,18 +93,15 @@ def security_panel(user: Any) -> dict[str, Any]:
         for row in RoleAssignment.objects.filter(user__is_active=True).values("role").annotate(n=Count("pk"))
     }
     with_totp = TOTPDevice.objects.filter(confirmed=True).values("user_id")
-    admins_without_totp = list(
-        User.objects.filter(is_active=True, role_assignments__role__in=SEPARATED_ROLES)
-        .exclude(pk__in=with_totp)
-        .select_related("organization")
-        .prefetch_related("role_assignments")
-        .distinct()
-        .order_by("username")
+    admins_without_totp = queries.remember_roles(
+        queries.with_roles(
+            User.objects.filter(is_active=True, role_assignments__role__in=SEPARATED_ROLES)
+            .exclude(pk__in=with_totp)
+            .select_related("organization")
+            .distinct()
+            .order_by("username")
+        )
     )
-    for admin in admins_without_totp:
-        admin.role_labels = [
-            a.get_role_display() for a in admin.role_assignments.all() if a.role in SEPARATED_ROLES
-        ]
     return {
         "roles": [
             {"code": code, "label": label, "count": by_role.get(code, 0)} for code, label in Role.choices
@@ -147,7 +144,7 @@ def auditor_panel(user: Any) -> dict[str, Any]:
 @register("accounts.authority", {Role.AUTHORITY}, "accounts/panels/authority.html", order=10)
 def authority_panel(user: Any) -> dict[str, Any]:
     rows = _org_cdo_rows(Organization.objects.active().filter(kind__in=CDO_REQUIRED_KINDS))
-    missing = [row for row in rows if not row.cdo_id]
+    missing = [row for row in rows if not getattr(row, "cdo_id", None)]
     return {
         "departments": [row for row in rows if row.kind == OrganizationKind.DEPARTMENT],
         "townships": [row for row in rows if row.kind == OrganizationKind.TOWNSHIP],
@@ -212,8 +209,8 @@ def inspector_panel(user: Any) -> dict[str, Any]:
     today = _start_of_today()
     since = today - timedelta(days=6)
     entries = AuditEntry.objects.filter(created_at__gte=since, action__in=(LOGIN_FAILED, LOCKED_OUT))
-    per_day = {
-        row["day"]: row
+    per_day: dict[Any, dict[str, Any]] = {
+        row["day"]: dict(row)
         for row in entries.annotate(day=TruncDate("created_at"))
         .values("day")
         .annotate(

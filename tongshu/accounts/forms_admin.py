@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -19,6 +19,14 @@ from .roles import Role
 class OrganizationChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Organization) -> str:
         return obj.name if obj.is_active else str(_("%(name)s (inactive)") % {"name": obj.name})
+
+
+def model_field(form: forms.Form, name: str) -> forms.ModelChoiceField:
+    return cast(forms.ModelChoiceField, form.fields[name])
+
+
+def choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    return cast(forms.ChoiceField, form.fields[name])
 
 
 def add_domain_error(form: forms.Form, exc: DomainError) -> None:
@@ -70,8 +78,8 @@ class OrganizationForm(forms.Form):
         choices = parent_choices(exclude=instance)
         if instance is not None and instance.parent_id:
             choices = choices | Organization.objects.filter(pk=instance.parent_id)
-        self.fields["parent"].queryset = in_official_order(choices)
-        self.fields["parent"].empty_label = _("— none —")
+        model_field(self, "parent").queryset = in_official_order(choices)
+        model_field(self, "parent").empty_label = _("— none —")
         if instance is not None:
             del self.fields["code"]
 
@@ -94,7 +102,7 @@ class OrganizationFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [("", _("All types")), *OrganizationKind.choices]
+        choice_field(self, "kind").choices = [("", _("All types")), *OrganizationKind.choices]
         self.fields["q"].widget.attrs.update({"type": "search", "placeholder": _("Name or code")})
 
     def filters(self) -> dict[str, Any]:
@@ -113,7 +121,7 @@ class UserCreateForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = in_official_order(Organization.objects.active())
+        model_field(self, "organization").queryset = in_official_order(Organization.objects.active())
 
 
 class UserEditForm(forms.Form):
@@ -132,7 +140,7 @@ class UserEditForm(forms.Form):
         choices = Organization.objects.active()
         if user.organization_id:
             choices = choices | Organization.objects.filter(pk=user.organization_id)
-        self.fields["organization"].queryset = in_official_order(choices)
+        model_field(self, "organization").queryset = in_official_order(choices)
         if user.has_role(Role.PUBLIC):
             # Public portal accounts belong to no organization.
             del self.fields["organization"]
@@ -160,10 +168,10 @@ class UserFilterForm(forms.Form):
     def __init__(self, *args: Any, all_organizations: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["q"].widget.attrs.update({"type": "search", "placeholder": _("Name, user name or phone")})
-        self.fields["role"].choices = [("", _("All roles")), *Role.choices, ("none", _("No role"))]
+        choice_field(self, "role").choices = [("", _("All roles")), *Role.choices, ("none", _("No role"))]
         if all_organizations:
-            self.fields["organization"].queryset = in_official_order(Organization.objects.all())
-            self.fields["organization"].empty_label = _("All organizations")
+            model_field(self, "organization").queryset = in_official_order(Organization.objects.all())
+            model_field(self, "organization").empty_label = _("All organizations")
         else:
             del self.fields["organization"]
 
@@ -178,7 +186,9 @@ class RoleGrantForm(forms.Form):
 
     def __init__(self, *args: Any, held: frozenset[str] = frozenset(), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(code, label) for code, label in Role.choices if code not in held]
+        choice_field(self, "role").choices = [
+            (code, label) for code, label in Role.choices if code not in held
+        ]
 
 
 class ApiKeyForm(forms.Form):
@@ -211,11 +221,14 @@ class ApiKeyFilterForm(forms.Form):
     def __init__(self, *args: Any, all_organizations: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         labels = {"active": _("Active"), "expired": _("Expired"), "revoked": _("Revoked")}
-        self.fields["status"].choices = [("", _("All")), *((code, labels[code]) for code in KEY_STATUSES)]
+        choice_field(self, "status").choices = [
+            ("", _("All")),
+            *((code, labels[code]) for code in KEY_STATUSES),
+        ]
         self.fields["q"].widget.attrs.update({"type": "search", "placeholder": _("Name or prefix")})
         if all_organizations:
-            self.fields["organization"].queryset = in_official_order(Organization.objects.all())
-            self.fields["organization"].empty_label = _("All organizations")
+            model_field(self, "organization").queryset = in_official_order(Organization.objects.all())
+            model_field(self, "organization").empty_label = _("All organizations")
         else:
             del self.fields["organization"]
 

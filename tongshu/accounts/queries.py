@@ -113,7 +113,6 @@ def remember_roles(users: Iterable[User]) -> list[User]:
         assignments = getattr(user, "prefetched_roles", None)
         if assignments is not None:
             user._role_codes = frozenset(a.role for a in assignments)
-            user.role_labels = [a.get_role_display() for a in assignments]
     return users
 
 

@@ -369,14 +369,10 @@ def grant_role(actor: Any, user: User, role: str, *, request: Any = None) -> Rol
     if role in held:
         raise Conflict("该用户已持有此角色", code="role_already_held", field="role")
     with transaction.atomic():
-        if role == Role.CDO:
-            # Serialize concurrent CDO grants for the organization (a no-op lock on SQLite, which already
-            # serializes writers with IMMEDIATE transactions).
-            list(
-                RoleAssignment.objects.select_for_update()
-                .filter(role=Role.CDO, user__organization_id=user.organization_id)
-                .values_list("pk", flat=True)
-            )
+        if role == Role.CDO and user.organization_id is not None:
+            # Lock the organization row so that two concurrent CDO grants for it are serialized (PostgreSQL);
+            # SQLite already serializes writers with IMMEDIATE transactions.
+            list(Organization.objects.select_for_update().filter(pk=user.organization_id).values_list("pk"))
         refusal = _grant_refusal(user, role, held)
         if refusal is None:
             try:

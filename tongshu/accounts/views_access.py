@@ -23,7 +23,7 @@ from . import permissions, queries, services
 from .forms_admin import ApiKeyFilterForm, ApiKeyForm, RoleGrantForm, UserFilterForm, add_domain_error
 from .models import User
 from .roles import Role
-from .views_admin import paginate, render_page, show_secret_once
+from .views_admin import HtmxHttpRequest, paginate, render_page, show_secret_once
 
 ROLES_ONLY = "只有安全管理员可以分配角色"
 
@@ -44,7 +44,6 @@ def _role_panel(person: User | None, *, error: str = "", notice: str = "") -> di
     assignments = list(person.role_assignments.select_related("granted_by").order_by("role"))
     held = frozenset(a.role for a in assignments)
     person._role_codes = held
-    person.role_labels = [a.get_role_display() for a in assignments]
     cdo = None
     if person.organization is not None and person.organization.requires_cdo:
         cdo = person.organization.chief_data_officer
@@ -70,7 +69,7 @@ def _roles_context(request: HttpRequest, person: User | None, **panel: str) -> d
 
 
 @login_required
-def roles(request: HttpRequest) -> HttpResponse:
+def roles(request: HtmxHttpRequest) -> HttpResponse:
     if not permissions.can_grant_roles(request.user):
         return error_page(request, PermissionDenied(ROLES_ONLY))
     person = None
@@ -85,7 +84,7 @@ def roles(request: HttpRequest) -> HttpResponse:
     return render_page(request, "accounts/manage/roles.html", context, partial)
 
 
-def _after_role_change(request: HttpRequest, person: User, error: str, notice: str) -> HttpResponse:
+def _after_role_change(request: HtmxHttpRequest, person: User, error: str, notice: str) -> HttpResponse:
     if request.htmx:
         context = {**_role_panel(person, error=error, notice=notice), "refresh_row": True}
         return render(request, "accounts/manage/roles.html#role-panel", context)
@@ -97,7 +96,7 @@ def _after_role_change(request: HttpRequest, person: User, error: str, notice: s
 
 @login_required
 @require_POST
-def role_grant(request: HttpRequest, pk: int) -> HttpResponse:
+def role_grant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     actor = request.user
     if not permissions.can_grant_roles(actor):
         return error_page(request, PermissionDenied(ROLES_ONLY))
@@ -122,7 +121,7 @@ def role_grant(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def role_revoke(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     actor = request.user
     if not permissions.can_grant_roles(actor):
         return error_page(request, PermissionDenied(ROLES_ONLY))
@@ -146,7 +145,7 @@ def role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 KEYS_DENIED = "只有安全管理员、机构的首席数据官或数据管理员以及公众账号本人可以管理应用密钥"
 
 
-def _api_keys_page(request: HttpRequest, create_form: ApiKeyForm | None) -> HttpResponse:
+def _api_keys_page(request: HtmxHttpRequest, create_form: ApiKeyForm | None) -> HttpResponse:
     actor = request.user
     visible = permissions.api_keys_visible_to(actor)
     sees_all = permissions.sees_all_api_keys(actor)
@@ -172,7 +171,7 @@ def _create_form_for(actor: Any, data: Any = None) -> ApiKeyForm | None:
 
 
 @login_required
-def api_keys(request: HttpRequest) -> HttpResponse:
+def api_keys(request: HtmxHttpRequest) -> HttpResponse:
     if not permissions.can_view_api_keys(request.user):
         return error_page(request, PermissionDenied(KEYS_DENIED))
     return _api_keys_page(request, _create_form_for(request.user))
@@ -180,8 +179,8 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_key_create(request: HttpRequest) -> HttpResponse:
-    actor = request.user
+def api_key_create(request: HtmxHttpRequest) -> HttpResponse:
+    actor: Any = request.user
     if not permissions.can_view_api_keys(actor):
         return error_page(request, PermissionDenied(KEYS_DENIED))
     form = _create_form_for(actor, request.POST)

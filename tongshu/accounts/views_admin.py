@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tongshu.core.errors import DomainError, NotFound, PermissionDenied
@@ -35,12 +36,18 @@ from .models import Organization, User
 PAGE_SIZE = 20
 
 
+class HtmxHttpRequest(HttpRequest):
+    """A request passed through django-htmx's middleware (for type checkers)."""
+
+    htmx: HtmxDetails
+
+
 def paginate(request: HttpRequest, items: Any, per_page: int = PAGE_SIZE) -> Any:
     return Paginator(items, per_page).get_page(request.GET.get("page"))
 
 
 def render_page(
-    request: HttpRequest, template: str, context: dict[str, Any], partial: str = ""
+    request: HtmxHttpRequest, template: str, context: dict[str, Any], partial: str = ""
 ) -> HttpResponse:
     """The whole page, or for an htmx request the named fragment of the same template."""
     if partial and request.htmx:
@@ -72,7 +79,7 @@ def _organization(pk: int) -> Organization:
 
 
 @login_required
-def organizations(request: HttpRequest) -> HttpResponse:
+def organizations(request: HtmxHttpRequest) -> HttpResponse:
     if not permissions.can_view_organizations(request.user):
         return _forbidden(request, ORGANIZATIONS_ONLY)
     form = OrganizationFilterForm(request.GET or None)
@@ -178,7 +185,7 @@ def _visible_user(actor: Any, pk: int) -> User:
 
 
 @login_required
-def users(request: HttpRequest) -> HttpResponse:
+def users(request: HtmxHttpRequest) -> HttpResponse:
     actor = request.user
     if not permissions.can_view_users(actor):
         return _forbidden(request, "无权查看用户列表")
