@@ -31,7 +31,10 @@ MENU: list[MenuEntry] = [
     MenuEntry(standards_menu.CATEGORIES, "standards:categories", ALL_STAFF, standards_menu.SECTION),
     MenuEntry(_("Organizations"), "accounts:organizations", frozenset({Role.OPERATOR_ADMIN}), _("System")),
     MenuEntry(
-        _("Users"), "accounts:users", frozenset({Role.OPERATOR_ADMIN, Role.CDO, Role.DATA_ADMIN}), _("System")
+        _("Users"),
+        "accounts:users",
+        frozenset({Role.OPERATOR_ADMIN, Role.SECURITY_ADMIN, Role.CDO, Role.DATA_ADMIN}),
+        _("System"),
     ),
     MenuEntry(_("Role assignment"), "accounts:roles", frozenset({Role.SECURITY_ADMIN}), _("Security")),
     MenuEntry(
