@@ -179,6 +179,8 @@ def withdraw(
     actor: Any, version: ResourceVersion, *, reason: str = "", request: Any = None
 ) -> ResourceVersion:
     """The department gives up a draft or a returned version (its resource keeps any code it already has)."""
+    if version.state not in EDITABLE_STATES:
+        raise Conflict("只能撤销草稿或被退回的版本", code="version_not_editable")
     require(
         permissions.can_withdraw(actor, version), "只有本部门的数据管理员或首席数据官可以撤销草稿或退回的版本"
     )
