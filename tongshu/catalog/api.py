@@ -148,9 +148,9 @@ def create_resource(request: HttpRequest, payload: DraftIn) -> Status:
     data = payload.dict(exclude_unset=True)
     provider_id = data.pop("provider_id", None) or actor.organization_id
     items = data.pop("items", [])
-    provider = Organization.objects.filter(pk=provider_id).first()
-    if provider is None:
-        raise ValidationFailed("提供方不存在", code="unknown_provider", field="provider_id")
+    provider = Organization.objects.filter(pk=provider_id).first() if provider_id else None
+    if provider is None or not permissions.can_edit_catalog(actor, provider):
+        raise PermissionDenied("只有本部门的数据管理员或首席数据官可以编制本部门目录")
     version = services.create_draft(actor, provider=provider, fields=data, items=items, request=request)
     return Status(201, _with_items(version))
 
