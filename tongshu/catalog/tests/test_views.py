@@ -139,10 +139,17 @@ def test_data_element_picker_fills_type_length_and_code_set(personas, client_for
     assert elements[2].identifier in found.content.decode()
     response = client.post(
         reverse("catalog:bind_element"),
-        {"item_key": "abc", "items-abc-name": "", "element_id": elements[2].pk},
+        {
+            "item_key": ["first", "abc"],
+            "items-first-name": "别的",
+            "items-abc-name": "",
+            "element_id": elements[2].pk,
+            "row_key": "abc",
+        },
     )
     html = response.content.decode()
     assert f'value="{elements[2].identifier}"' in html and 'value="C1"' in html and 'value="性别"' in html
+    assert 'id="row-abc"' in html and "别的" not in html
     assert f'<option value="{elements[2].code_set_id}" selected>' in html
 
 
