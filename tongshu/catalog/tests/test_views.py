@@ -248,3 +248,16 @@ def test_home_panels(personas, client_for):
     assert 'data-testid="panel-catalog-department"' in html
     menu = client_for(personas.authority).get("/").content.decode()
     assert reverse("catalog:review_queue") in menu
+
+
+def test_return_without_reason_shows_the_error_beside_the_field(personas, client_for):
+    version = create_draft(
+        personas.provider_admin, provider=personas.provider_org, fields=valid_fields(), items=plain_items()
+    )
+    submit(personas.provider_cdo, version)
+    response = client_for(personas.authority).post(
+        reverse("catalog:return", args=[version.pk]), {"reason": " "}
+    )
+    assert response.status_code == 400 and "退回时须说明原因" in response.content.decode()
+    version.refresh_from_db()
+    assert version.state == "submitted"
