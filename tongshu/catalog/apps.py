@@ -6,3 +6,6 @@ class CatalogConfig(AppConfig):
     name = "tongshu.catalog"
     label = "catalog"
     verbose_name = _("Catalog")
+
+    def ready(self) -> None:
+        from .search import receivers  # noqa: F401  (keeps the search index current on publish/retire)

@@ -297,3 +297,6 @@ class CatalogSettings(models.Model):
     def current(cls) -> CatalogSettings:
         settings_row, _created = cls.objects.get_or_create(pk=1)
         return settings_row
+
+
+from .search_models import SearchDocument, SearchIndexState, SearchPosting  # noqa: E402,F401  (catalog search index)
