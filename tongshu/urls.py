@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("tongshu.core.urls")),
     path("accounts/", include("tongshu.accounts.urls")),
     path("security/", include("tongshu.security.urls")),
+    path("catalog/search/", include("tongshu.catalog.urls_search")),
     path("catalog/", include("tongshu.catalog.urls")),
     path("api/v1/", api.urls),
     path("captcha/", include("captcha.urls")),

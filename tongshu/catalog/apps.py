@@ -1,6 +1,3 @@
-import importlib
-import importlib.util
-
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -12,7 +9,4 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from . import dashboards  # noqa: F401  (registers the home-page panels)
-
-        # Signal receivers of other parts of the catalog (the search index), when installed.
-        if importlib.util.find_spec(f"{self.name}.receivers") is not None:
-            importlib.import_module(f"{self.name}.receivers")
+        from .search import receivers  # noqa: F401  (keeps the search index current on publish/retire)

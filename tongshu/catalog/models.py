@@ -129,7 +129,7 @@ class ResourceVersion(models.Model):
         """A published (or superseded) version never changes; the one exception is the catalog service marking a
         published version superseded when its successor is published (`save(update_fields=["state"])`)."""
         stored = getattr(self, "_stored_state", None)
-        if stored in FROZEN_STATES:
+        if stored in FROZEN_STATES and self.pk is not None:
             superseding = (
                 stored == VersionState.PUBLISHED
                 and self.state == VersionState.SUPERSEDED
@@ -336,3 +336,6 @@ class CatalogSettings(models.Model):
     def current(cls) -> CatalogSettings:
         settings_row, _created = cls.objects.get_or_create(pk=1)
         return settings_row
+
+
+from .search_models import SearchDocument, SearchIndexState, SearchPosting  # noqa: E402,F401  (catalog search index)

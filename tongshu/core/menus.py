@@ -25,6 +25,7 @@ class MenuEntry:
 MENU: list[MenuEntry] = [
     MenuEntry(_("Home"), "core:home", EVERYONE),
     MenuEntry(_("Message centre"), "core:messages", EVERYONE),
+    MenuEntry(_("Information resource catalog"), "catalog_search:search", ALL_STAFF, _("Catalog")),
     MenuEntry(_("Organizations"), "accounts:organizations", frozenset({Role.OPERATOR_ADMIN}), _("System")),
     MenuEntry(
         _("Users"), "accounts:users", frozenset({Role.OPERATOR_ADMIN, Role.CDO, Role.DATA_ADMIN}), _("System")

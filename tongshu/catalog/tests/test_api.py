@@ -10,6 +10,7 @@ from tongshu.assessment.models import Violation
 from tongshu.catalog.models import BusinessSystem, Resource, ResourceVersion
 from tongshu.catalog.tests.factories import make_resource
 from tongshu.catalog.tests.helpers import items_for, make_elements, plain_items, valid_fields
+from tongshu.catalog.tests.search_helpers import publish as publish_indexed
 from tongshu.security.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +125,7 @@ def test_diff_endpoint(personas, client_for):
 
 
 def test_similar_endpoint_finds_published_lookalikes(personas, client_for):
-    make_resource(personas.outsider_org, name="户籍人口基本信息表")
+    publish_indexed(personas.outsider_org, "户籍人口基本信息表")  # published and announced, so it is indexed
     draft = send(
         client_for(personas.provider_admin),
         "post",

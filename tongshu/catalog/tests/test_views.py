@@ -9,6 +9,7 @@ from tongshu.catalog.models import BusinessSystem, Resource, ResourceVersion
 from tongshu.catalog.services import create_draft, submit
 from tongshu.catalog.tests.factories import make_resource
 from tongshu.catalog.tests.helpers import ELEMENTS, make_elements, plain_items, valid_fields
+from tongshu.catalog.tests.search_helpers import publish as publish_indexed
 from tongshu.core.models import Message
 
 pytestmark = pytest.mark.django_db
@@ -154,7 +155,7 @@ def test_data_element_picker_fills_type_length_and_code_set(personas, client_for
 
 
 def test_editor_duplicate_panel(personas, client_for):
-    make_resource(personas.outsider_org, name="户籍人口基本信息表")
+    publish_indexed(personas.outsider_org, "户籍人口基本信息表")  # published and announced, so it is indexed
     client = client_for(personas.provider_admin)
     response = client.post(reverse("catalog:editor_similar"), {"name": "户籍人口基本信息", "item_key": []})
     assert "户籍人口基本信息表" in response.content.decode()
