@@ -21,7 +21,7 @@ def send(client, method, url, data=None):
     return getattr(client, method)(url, json.dumps(data or {}), content_type="application/json")
 
 
-def test_api_review_journey(personas, client_for):
+def test_api_review_journey(personas, client_for, django_capture_on_commit_callbacks):
     admin, cdo, authority = (
         client_for(p) for p in (personas.provider_admin, personas.provider_cdo, personas.authority)
     )
@@ -45,13 +45,39 @@ def test_api_review_journey(personas, client_for):
     )
     assert response.status_code == 200, response.content
     assert send(cdo, "post", f"{BASE}/versions/{vid}/submit").status_code == 200
-    response = send(authority, "post", f"{BASE}/versions/{vid}/publish", {"comment": "同意"})
+    with django_capture_on_commit_callbacks(execute=True):  # resource_published goes out after the commit
+        response = send(authority, "post", f"{BASE}/versions/{vid}/publish", {"comment": "同意"})
     assert response.status_code == 200
     resource_id = response.json()["resource_id"]
     detail = authority.get(f"{BASE}/resources/{resource_id}").json()
     assert detail["code"] == "101/000001" and detail["published"]["id"] == vid
     listing = client_for(personas.consumer_user).get(f"{BASE}/resources?q=户籍").json()
     assert listing["count"] == 1 and listing["items"][0]["code"] == "101/000001"
+    # Found by a partial Chinese query with the right facets (the search index follows publication).
+    found = (
+        client_for(personas.consumer_user)
+        .get(
+            f"{BASE}/search",
+            {
+                "q": "人口",
+                "provider": personas.provider_org.pk,
+                "share_type": "conditional",
+                "update_cycle": "02",
+            },
+        )
+        .json()
+    )
+    assert [hit["code"] for hit in found["results"]] == ["101/000001"]
+    assert {v["value"]: v["count"] for v in found["facets"]["share_type"]}["conditional"] == 1
+    # Another department cannot edit it; a direct share-type change is refused and logged.
+    outsider = client_for(personas.outsider)
+    assert (
+        send(outsider, "post", f"{BASE}/resources/{resource_id}/revisions", {"reason": "改"}).status_code
+        == 403
+    )
+    response = send(cdo, "patch", f"{BASE}/resources/{resource_id}", {"share_type": "unconditional"})
+    assert response.status_code == 409 and response.json()["code"] == "type_change_requires_review"
+    assert Violation.objects.filter(organization=personas.provider_org, article="第三十五条(一)").count() == 1
 
 
 def test_validation_errors_list_every_error_and_nothing_is_stored(personas, client_for):
