@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 
 from tongshu.accounts.models import User
 from tongshu.accounts.roles import Role
-from tongshu.core.errors import DomainError, PermissionDenied, ValidationFailed
+from tongshu.core.errors import PermissionDenied, ValidationFailed
 
 from ..models import ResourceVersion, VersionTransition
 from ..validation import FieldError
@@ -82,7 +82,6 @@ def clean_reason(reason: str | None, message: str) -> str:
 
 
 __all__ = [
-    "DomainError",
     "authority_users",
     "clean_reason",
     "provider_cdos",
