@@ -7,6 +7,8 @@ urlpatterns = [
     path("accounts/", include("tongshu.accounts.urls")),
     path("security/", include("tongshu.security.urls")),
     path("standards/", include("tongshu.standards.urls")),
+    path("catalog/search/", include("tongshu.catalog.urls_search")),
+    path("catalog/", include("tongshu.catalog.urls")),
     path("api/v1/", api.urls),
     path("captcha/", include("captcha.urls")),
 ]

@@ -209,7 +209,7 @@ def test_data_element_crud_and_in_use_conflict(personas, client_for):
     assert found["count"] == 1 and found["items"][0]["identifier"] == identifier
 
     element = DataElement.objects.get(identifier=identifier)
-    item = make_resource(personas.provider_org).published_version.items.first()
+    item = make_resource(personas.provider_org, state="draft").versions.get().items.first()
     item.data_element = element
     item.save()
     conflict = client.delete(f"{BASE}/data-elements/{identifier}")

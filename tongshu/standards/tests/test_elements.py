@@ -80,8 +80,8 @@ def test_update_checks_the_merged_element_and_audits_the_changes(personas):
 
 def test_an_element_in_use_cannot_be_deleted_only_deactivated(personas):
     element = make_data_element(name="公民身份号码", length="C18")
-    resource = make_resource(personas.provider_org)
-    item = resource.published_version.items.get(position=1)
+    item = make_resource(personas.provider_org, state="draft").versions.get().items.get(position=1)
+
     item.data_element = element
     item.save()
     with pytest.raises(Conflict) as caught:

@@ -155,7 +155,7 @@ def test_data_element_form_shows_errors_beside_fields(data, personas, client_for
 def test_data_element_in_use_can_be_deactivated_but_not_deleted_from_its_page(data, personas, client_for):
     client = client_for(personas.operator)
     element = DataElement.objects.get(identifier="DE0500")
-    item = make_resource(personas.provider_org).published_version.items.first()
+    item = make_resource(personas.provider_org, state="draft").versions.get().items.first()
     item.data_element = element
     item.save()
     page = client.get("/standards/data-elements/DE0500/").content.decode()
