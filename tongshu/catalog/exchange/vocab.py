@@ -155,6 +155,8 @@ class Vocabulary:
     aliases: dict[str, str] = field(default_factory=dict)  # normalized spelling → stored value
 
     def __post_init__(self) -> None:
+        self.entries = [(str(value), str(name)) for value, name in self.entries]
+        self.aliases = {key: str(value) for key, value in self.aliases.items()}
         for value, name in self.entries:
             self.aliases.setdefault(normalize(value), value)
             self.aliases.setdefault(normalize(name), value)
