@@ -51,7 +51,9 @@ def read_upload(request: HttpRequest) -> tuple[bytes, str]:
     check_upload_size(max(0, length - 64 * 1024))
     upload = request.FILES.get("file")
     if upload is None:
-        raise ValidationFailed("请选择要导入的 XLSX 文件（表单字段 file）", code="file_required", field="file")
+        raise ValidationFailed(
+            "请选择要导入的 XLSX 文件（表单字段 file）", code="file_required", field="file"
+        )
     check_upload_size(upload.size)
     return upload.read(), upload.name or ""
 
@@ -68,7 +70,9 @@ def import_catalog(request: HttpRequest) -> Any:
     user = calling_user(request)
     organization = user.organization
     if not permissions.can_import_catalog(user, organization):
-        raise PermissionDenied("只有本单位的数据管理员或首席数据官可以导入本单位目录", code="catalog_import_forbidden")
+        raise PermissionDenied(
+            "只有本单位的数据管理员或首席数据官可以导入本单位目录", code="catalog_import_forbidden"
+        )
     data, filename = read_upload(request)
     outcome = importer.import_department_catalog(user, organization, data, filename=filename)
     return 201, outcome.as_dict()
@@ -92,7 +96,9 @@ def export_county_xlsx(request: HttpRequest) -> HttpResponse:
 @router.get("/county.json", summary="导出县级分目录（JSON）")
 def export_county_json(request: HttpRequest) -> HttpResponse:
     body = json.dumps(export.export_county_catalog_json(calling_user(request)), ensure_ascii=False, indent=1)
-    return file_response(body.encode(), f"华容县政务信息资源分目录-{stamp()}.json", "application/json; charset=utf-8")
+    return file_response(
+        body.encode(), f"华容县政务信息资源分目录-{stamp()}.json", "application/json; charset=utf-8"
+    )
 
 
 def dcat_response(request: HttpRequest, feed_path: str) -> HttpResponse:

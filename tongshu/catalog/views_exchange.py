@@ -31,7 +31,9 @@ ERROR_HEADERS = ["工作表", "行号", "列名", "错误原因"]
 class ImportForm(forms.Form):
     file = forms.FileField(
         label=_("Catalog spreadsheet (XLSX)"),
-        help_text=_("Fill in the platform template; one file holds the resource sheet and the info-item sheet."),
+        help_text=_(
+            "Fill in the platform template; one file holds the resource sheet and the info-item sheet."
+        ),
         widget=forms.ClearableFileInput(
             attrs={"accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
         ),
@@ -50,13 +52,18 @@ def home(request: HttpRequest) -> HttpResponse:
         "organization": organization,
         "can_import": permissions.can_import_catalog(user, organization),
         "can_template": permissions.can_download_template(user),
-        "can_export_own": organization is not None and permissions.can_export_department_catalog(user, organization),
-        "can_export_drafts": permissions.can_export_department_catalog(user, organization, include_drafts=True),
+        "can_export_own": organization is not None
+        and permissions.can_export_department_catalog(user, organization),
+        "can_export_drafts": permissions.can_export_department_catalog(
+            user, organization, include_drafts=True
+        ),
         "can_export_county": permissions.can_export_county_catalog(user),
         "max_mb": max_upload_bytes() // (1024 * 1024),
     }
     if context["can_export_county"]:
-        context["departments"] = Organization.objects.active().exclude(kind=OrganizationKind.COMPANY).order_by("kind", "code")
+        context["departments"] = (
+            Organization.objects.active().exclude(kind=OrganizationKind.COMPANY).order_by("kind", "code")
+        )
     if not any(context[key] for key in ("can_import", "can_template", "can_export_own", "can_export_county")):
         return _forbidden(request, "无权使用目录导入导出")
     return render(request, "catalog/exchange/home.html", context)
@@ -93,7 +100,9 @@ def import_catalog(request: HttpRequest) -> HttpResponse:
             upload = form.cleaned_data["file"]
             try:
                 check_upload_size(upload.size)
-                outcome = importer.import_department_catalog(user, organization, upload.read(), filename=upload.name)
+                outcome = importer.import_department_catalog(
+                    user, organization, upload.read(), filename=upload.name
+                )
             except importer.ImportRejected as exc:
                 request.session[SESSION_ERRORS] = {"file": upload.name, "errors": exc.details}
                 context.update(failure=exc.message, errors=exc.details, total=exc.total)
@@ -192,7 +201,9 @@ def county_export(request: HttpRequest, fmt: str) -> HttpResponse:
             return file_response(
                 body.encode(), f"华容县政务信息资源分目录-{stamp()}.json", "application/json; charset=utf-8"
             )
-        return file_response(export.export_county_catalog_xlsx(request.user), f"华容县政务信息资源分目录-{stamp()}.xlsx")
+        return file_response(
+            export.export_county_catalog_xlsx(request.user), f"华容县政务信息资源分目录-{stamp()}.xlsx"
+        )
     except DomainError as exc:
         return error_page(request, exc)
 

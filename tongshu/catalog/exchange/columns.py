@@ -37,12 +37,21 @@ class Column:
 
 RESOURCE_COLUMNS: tuple[Column, ...] = (
     Column("序号", "serial", INTEGER, required=True, width=6, note="本表内唯一，信息项表的“资源序号”引用它"),
-    Column("信息资源分类", "category", CODED, required=True, vocabulary="category", width=14,
-           note="分类代码（见代码表），如 101"),
+    Column(
+        "信息资源分类",
+        "category",
+        CODED,
+        required=True,
+        vocabulary="category",
+        width=14,
+        note="分类代码（见代码表），如 101",
+    ),
     Column("信息资源名称", "name", required=True, width=26, max_length=200),
     Column("信息资源代码", "code", width=20, note="新资源留空，发布时由平台赋码；修改已发布资源时填写其代码"),
     Column("信息资源提供方", "provider_name", width=20, note="留空或填写本单位名称"),
-    Column("信息资源提供方代码", "provider_code", width=22, note="留空或填写本单位统一社会信用代码（或机构代码）"),
+    Column(
+        "信息资源提供方代码", "provider_code", width=22, note="留空或填写本单位统一社会信用代码（或机构代码）"
+    ),
     Column("信息资源摘要", "summary", required=True, width=36),
     Column("信息资源格式分类", "format_class", CODED, required=True, vocabulary="format_class", width=14),
     Column("信息资源格式类型", "format_type", width=14, max_length=40, note="如 OFD、XLSX、达梦、MySQL"),
@@ -50,17 +59,40 @@ RESOURCE_COLUMNS: tuple[Column, ...] = (
     Column("共享条件", "share_conditions", width=24, note="有条件共享时必填"),
     Column("不予共享依据", "share_basis", width=24, note="不予共享时必填，写明法律法规或政策依据"),
     Column("共享方式", "share_method", CODED, vocabulary="share_method", width=20),
-    Column("提供方式", "provision_methods", MULTI, vocabulary="provision_method", width=14,
-           note="可多选，用分号“;”分隔"),
-    Column("使用方式", "usage_methods", MULTI, vocabulary="usage_method", width=16, note="可多选，用分号“;”分隔"),
-    Column("是否向社会开放", "open_type", CODED, required=True, vocabulary="open_type", width=14,
-           note="即开放类型：无条件开放、有条件开放或不予开放"),
+    Column(
+        "提供方式",
+        "provision_methods",
+        MULTI,
+        vocabulary="provision_method",
+        width=14,
+        note="可多选，用分号“;”分隔",
+    ),
+    Column(
+        "使用方式", "usage_methods", MULTI, vocabulary="usage_method", width=16, note="可多选，用分号“;”分隔"
+    ),
+    Column(
+        "是否向社会开放",
+        "open_type",
+        CODED,
+        required=True,
+        vocabulary="open_type",
+        width=14,
+        note="即开放类型：无条件开放、有条件开放或不予开放",
+    ),
     Column("开放条件", "open_conditions", width=24, note="有条件开放时必填"),
-    Column("开放方式", "open_methods", MULTI, vocabulary="open_method", width=16, note="可多选，用分号“;”分隔"),
+    Column(
+        "开放方式", "open_methods", MULTI, vocabulary="open_method", width=16, note="可多选，用分号“;”分隔"
+    ),
     Column("更新周期", "update_cycle", CODED, required=True, vocabulary="update_cycle", width=10),
     Column("所属业务系统", "business_system", width=20, note="须为本单位已登记的业务系统名称"),
-    Column("安全级别", "security_level", CODED, vocabulary="security_level", width=16,
-           note="留空为一般数据（一级）"),
+    Column(
+        "安全级别",
+        "security_level",
+        CODED,
+        vocabulary="security_level",
+        width=16,
+        note="留空为一般数据（一级）",
+    ),
     Column("关键字", "keywords", width=16, max_length=300, note="多个用分号分隔"),
     Column("使用要求", "usage_requirements", width=20),
     Column("业务解读", "business_interpretation", width=20),
@@ -70,7 +102,9 @@ RESOURCE_COLUMNS: tuple[Column, ...] = (
 )
 
 ITEM_COLUMNS: tuple[Column, ...] = (
-    Column("资源序号", "resource_serial", INTEGER, required=True, width=8, note="所属资源在“信息资源”表中的序号"),
+    Column(
+        "资源序号", "resource_serial", INTEGER, required=True, width=8, note="所属资源在“信息资源”表中的序号"
+    ),
     Column("信息项序号", "position", INTEGER, width=8, note="资源内的顺序；留空按行序"),
     Column("信息项名称", "name", required=True, width=20, max_length=100),
     Column("数据类型", "data_type", CODED, required=True, vocabulary="data_type", width=12),
@@ -80,8 +114,14 @@ ITEM_COLUMNS: tuple[Column, ...] = (
     Column("是否主键", "is_key", BOOL, vocabulary="boolean", width=8),
     Column("是否可查询", "is_queryable", BOOL, vocabulary="boolean", width=10),
     Column("是否敏感", "is_sensitive", BOOL, vocabulary="boolean", width=8),
-    Column("安全级别", "security_level", CODED, vocabulary="security_level", width=16,
-           note="留空为一般数据（一级）"),
+    Column(
+        "安全级别",
+        "security_level",
+        CODED,
+        vocabulary="security_level",
+        width=16,
+        note="留空为一般数据（一级）",
+    ),
     Column("说明", "description", width=30, max_length=300),
 )
 

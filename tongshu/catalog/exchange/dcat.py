@@ -97,7 +97,9 @@ def dataset(resource: Resource, base: str) -> dict[str, Any]:
             "skos:notation": resource.category.code,
             "skos:prefLabel": _text(resource.category.name),
         },
-        "dct:accrualPeriodicity": {"@id": f"{EU}/frequency/{FREQUENCIES.get(version.update_cycle, 'UNKNOWN')}"},
+        "dct:accrualPeriodicity": {
+            "@id": f"{EU}/frequency/{FREQUENCIES.get(version.update_cycle, 'UNKNOWN')}"
+        },
         "dcat:landingPage": {"@id": page, "rdfs:comment": _text(PLANNED_NOTE)},
         "dcat:contactPoint": _contact(resource),
         "dcat:distribution": _distributions(resource, page),
@@ -109,7 +111,9 @@ def dataset(resource: Resource, base: str) -> dict[str, Any]:
     if version.open_type == OpenType.CONDITIONAL:
         node["dct:accessRights"] = {
             "@id": f"{EU}/access-right/RESTRICTED",
-            "rdfs:label": _text(f"有条件开放：{version.open_conditions}" if version.open_conditions else "有条件开放"),
+            "rdfs:label": _text(
+                f"有条件开放：{version.open_conditions}" if version.open_conditions else "有条件开放"
+            ),
         }
     else:
         node["dct:accessRights"] = {"@id": f"{EU}/access-right/PUBLIC", "rdfs:label": _text("无条件开放")}
@@ -159,7 +163,9 @@ def _distributions(resource: Resource, page: str) -> list[dict[str, Any]]:
     ]
 
 
-def catalog_feed(base: str, feed_url: str, page_number: Any = 1, page_size: int = PAGE_SIZE) -> dict[str, Any]:
+def catalog_feed(
+    base: str, feed_url: str, page_number: Any = 1, page_size: int = PAGE_SIZE
+) -> dict[str, Any]:
     """One page of the DCAT catalog. `base` is the site root (scheme://host), `feed_url` this feed's URL."""
     paginator = Paginator(open_resources(), page_size)
     page = paginator.get_page(page_number)
@@ -169,7 +175,9 @@ def catalog_feed(base: str, feed_url: str, page_number: Any = 1, page_size: int 
         "@id": feed_url,
         "@type": ["dcat:Catalog", "hydra:Collection"],
         "dct:title": _text(f"{county}政务数据开放目录"),
-        "dct:description": _text(f"{county}政务信息资源目录中向社会开放的数据资源（无条件开放和有条件开放）。"),
+        "dct:description": _text(
+            f"{county}政务信息资源目录中向社会开放的数据资源（无条件开放和有条件开放）。"
+        ),
         "dct:publisher": {"@type": "foaf:Agent", "foaf:name": _text(f"{county}人民政府")},
         "dct:language": {"@id": f"{EU}/language/ZHO"},
         "dct:spatial": {

@@ -30,7 +30,9 @@ def _versions() -> QuerySet[ResourceVersion]:
     return ResourceVersion.objects.select_related(
         "resource__category", "resource__provider", "business_system"
     ).prefetch_related(
-        Prefetch("items", queryset=InfoItem.objects.select_related("data_element", "code_set").order_by("position"))
+        Prefetch(
+            "items", queryset=InfoItem.objects.select_related("data_element", "code_set").order_by("position")
+        )
     )
 
 
@@ -46,9 +48,11 @@ def published_versions(organization: Any = None) -> list[ResourceVersion]:
 def working_versions(organization: Any) -> list[ResourceVersion]:
     """Each live resource of the department at its newest version: a draft or one under review where there is one."""
     latest: dict[int, ResourceVersion] = {}
-    for version in _versions().filter(
-        resource__provider=organization, resource__is_retired=False, state__in=WORKING_STATES
-    ).order_by("resource_id", "-number"):
+    for version in (
+        _versions()
+        .filter(resource__provider=organization, resource__is_retired=False, state__in=WORKING_STATES)
+        .order_by("resource_id", "-number")
+    ):
         latest.setdefault(version.resource_id, version)
     return sorted(latest.values(), key=_order)
 
@@ -83,7 +87,12 @@ def export_department_catalog(actor: Any, organization: Any, *, include_drafts: 
         "catalog.exported",
         actor=actor,
         target=organization,
-        details={"scope": "department", "format": "xlsx", "include_drafts": include_drafts, "count": len(versions)},
+        details={
+            "scope": "department",
+            "format": "xlsx",
+            "include_drafts": include_drafts,
+            "count": len(versions),
+        },
     )
     return data
 
@@ -92,7 +101,9 @@ def _county_versions(actor: Any, fmt: str) -> list[ResourceVersion]:
     if not permissions.can_export_county_catalog(actor):
         raise PermissionDenied("只有主管部门和系统管理员可以导出县级分目录", code="county_export_forbidden")
     versions = published_versions()
-    record("catalog.exported", actor=actor, details={"scope": "county", "format": fmt, "count": len(versions)})
+    record(
+        "catalog.exported", actor=actor, details={"scope": "county", "format": fmt, "count": len(versions)}
+    )
     return versions
 
 

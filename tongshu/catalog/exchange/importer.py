@@ -8,10 +8,12 @@ sheet, spreadsheet row, column and a Chinese reason.
 
 What a row with a 信息资源代码 means (documented in docs/api.md):
 - empty: a new resource, saved as a draft;
-- the code of a live resource of the importing department: a change. Identical to the current version → left
-  alone and reported as unchanged; different → a new draft version of that resource, to be submitted and reviewed
-  like any change of a published resource (a draft already open is updated instead); a version under review →
-  refused for that row;
+- the code of a live resource of the importing department: a change. Identical to the current version (after the
+  catalog's normalization) → left alone and reported as unchanged, so re-importing an export is harmless;
+  different → a new draft version of that resource (`start_revision` + `update_draft`), to be submitted and
+  reviewed like any change of a published resource; an open draft or returned version is updated instead; a
+  version under review → an error for that row. A change of share or open type needs a reason typed by a person
+  (第三十五条(一)) and the sheet has no column for it, so such a row is an error pointing to the catalog page;
 - the code of another department's resource, or of a retired one → an error;
 - a code this platform never assigned (a catalog moved from another platform) → imported as a new resource, with a
   warning that the platform assigns its own code at publication.
@@ -24,16 +26,16 @@ from typing import Any
 
 from django.db import transaction
 
-from tongshu.catalog.choices import EDITABLE_STATES, VersionState
+from tongshu.catalog.choices import VersionState
 from tongshu.catalog.models import Resource, ResourceVersion
-from tongshu.core.errors import DomainError, PermissionDenied, ValidationFailed
+from tongshu.catalog.permissions import OPEN_STATES
+from tongshu.core.errors import PermissionDenied, ValidationFailed
 from tongshu.security.audit import record
 
 from . import permissions, workflow
 from .columns import ITEM_COLUMN_BY_KEY, ITEM_SHEET, RESOURCE_COLUMN_BY_KEY, RESOURCE_SHEET
 from .export import _versions
 from .parse import ParsedResource, RowError, parse_catalog
-from .records import same_record, version_record
 from .vocab import Vocabularies
 from .xlsx_read import check_xlsx, read_sheets
 
@@ -61,9 +63,11 @@ class Plan:
     """What the import will do with one resource row."""
 
     parsed: ParsedResource
-    action: str  # "create" | "revise" | "update" | "unchanged"
+    action: str  # "create" | "change" (a new version, or the open draft updated) | "unchanged"
     resource: Resource | None = None
-    version: ResourceVersion | None = None  # the version a revision starts from, or the open draft to update
+    base: ResourceVersion | None = None  # the published version a revision starts from, or the open draft
+    fields: dict[str, Any] = field(default_factory=dict)
+    items: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -81,7 +85,7 @@ class ImportOutcome:
                 "version": version.number,
                 "code": version.resource.code,
                 "name": version.name,
-                "state": version.state,
+                "state": str(version.state),
             }
 
         return {
@@ -92,27 +96,32 @@ class ImportOutcome:
         }
 
 
-def import_department_catalog(actor: Any, organization: Any, data: bytes, *, filename: str = "") -> ImportOutcome:
+def import_department_catalog(
+    actor: Any, organization: Any, data: bytes, *, filename: str = ""
+) -> ImportOutcome:
     """Import a §7 spreadsheet into `organization`'s catalog as drafts, or save nothing and raise ImportRejected."""
     if not permissions.can_import_catalog(actor, organization):
-        raise PermissionDenied("只有本单位的数据管理员或首席数据官可以导入本单位目录", code="catalog_import_forbidden")
+        raise PermissionDenied(
+            "只有本单位的数据管理员或首席数据官可以导入本单位目录", code="catalog_import_forbidden"
+        )
     check_xlsx(data)
     sheets = read_sheets(data, [RESOURCE_SHEET, ITEM_SHEET])
-    vocabularies = Vocabularies()
-    parsed, errors = parse_catalog(sheets, provider=organization, vocabularies=vocabularies)
+    parsed, errors = parse_catalog(sheets, provider=organization, vocabularies=Vocabularies())
     outcome = ImportOutcome()
     plans = _plan(parsed, organization, errors, outcome.warnings)
+    lookups = workflow.Lookups(organization)
     for plan in plans:
-        if plan.action != "unchanged":
-            errors.extend(_validate(plan, organization))
+        _check(plan, organization, lookups, errors)
     if not errors:
+        reason = f"通过目录导入修订（{filename[:100] or '目录文件'}）"
         try:
             with transaction.atomic():
-                _save(actor, organization, plans, outcome)
-        except DomainError as exc:
-            if exc.status >= 500 or isinstance(exc, PermissionDenied):
-                raise
-            errors.extend(getattr(exc, "row_errors", None) or [RowError(RESOURCE_SHEET, None, "", exc.message)])
+                _save(actor, organization, plans, outcome, reason)
+        except ValidationFailed as exc:
+            # Only a race (another change between the check and the save) gets here; nothing was saved.
+            errors.extend(
+                getattr(exc, "row_errors", None) or [RowError(RESOURCE_SHEET, None, "", exc.message)]
+            )
     if errors:
         errors.sort(key=lambda e: (e.sheet != RESOURCE_SHEET, e.row or 0))
         record(
@@ -128,8 +137,8 @@ def import_department_catalog(actor: Any, organization: Any, data: bytes, *, fil
         target=organization,
         details={
             "filename": filename[:200],
-            "created": len(outcome.created),
-            "revised": len(outcome.revised),
+            "created": [v.pk for v in outcome.created],
+            "revised": [v.pk for v in outcome.revised],
             "unchanged": len(outcome.unchanged),
         },
     )
@@ -140,76 +149,110 @@ def _plan(
     parsed: list[ParsedResource], organization: Any, errors: list[RowError], warnings: list[RowError]
 ) -> list[Plan]:
     codes = [p.code for p in parsed if p.code]
-    known = {r.code: r for r in Resource.objects.filter(code__in=codes).select_related("provider")}
-    open_versions = {
-        v.resource_id: v
-        for v in _versions()
-        .filter(resource__code__in=codes, state__in=[*EDITABLE_STATES, VersionState.SUBMITTED])
-        .order_by("-number")
-    }
+    known = {r.code: r for r in Resource.objects.filter(code__in=codes)}
+    open_versions: dict[int, ResourceVersion] = {}
+    for version in _versions().filter(resource__code__in=codes, state__in=OPEN_STATES).order_by("-number"):
+        open_versions.setdefault(version.resource_id, version)
     published = {v.pk: v for v in _versions().filter(pk__in=[r.published_version_id for r in known.values()])}
     plans: list[Plan] = []
+    column = "信息资源代码"
     for row in parsed:
+        resource = known.get(row.code) if row.code else None
         if not row.code:
             plans.append(Plan(row, "create"))
-            continue
-        resource = known.get(row.code)
-        column = "信息资源代码"
-        if resource is None:
+        elif resource is None:
             warnings.append(
-                RowError(RESOURCE_SHEET, row.row, column, f"本平台没有代码为“{row.code}”的资源，将作为新资源导入，发布时由平台重新赋码")
+                RowError(
+                    RESOURCE_SHEET,
+                    row.row,
+                    column,
+                    f"本平台没有代码为“{row.code}”的资源，已作为新资源导入，发布时由平台重新赋码",
+                )
             )
             plans.append(Plan(row, "create"))
         elif resource.provider_id != organization.pk:
-            errors.append(RowError(RESOURCE_SHEET, row.row, column, "该代码属于其他单位的信息资源，不能导入修改"))
+            errors.append(
+                RowError(RESOURCE_SHEET, row.row, column, "该代码属于其他单位的信息资源，不能导入修改")
+            )
         elif resource.is_retired:
-            errors.append(RowError(RESOURCE_SHEET, row.row, column, "该资源已注销，不能再修改"))
-        elif (draft := open_versions.get(resource.pk)) is not None and draft.state == VersionState.SUBMITTED:
-            errors.append(RowError(RESOURCE_SHEET, row.row, column, "该资源有正在审核的版本，审核完成前不能导入修改"))
-        elif draft is not None:
-            action = "unchanged" if same_record(_record(row), version_record(draft)) else "update"
-            plans.append(Plan(row, action, resource, draft))
+            errors.append(RowError(RESOURCE_SHEET, row.row, column, "该资源已停用，不能再修改"))
+        elif (draft := open_versions.get(resource.pk)) is not None:
+            if draft.state == VersionState.SUBMITTED:
+                errors.append(
+                    RowError(
+                        RESOURCE_SHEET, row.row, column, "该资源有正在审核的版本，审核完成前不能导入修改"
+                    )
+                )
+            else:
+                plans.append(Plan(row, "change", resource, draft))
+        elif resource.published_version_id in published:
+            plans.append(Plan(row, "change", resource, published[resource.published_version_id]))
         else:
-            current = published.get(resource.published_version_id or 0)
-            if current is None:
-                errors.append(RowError(RESOURCE_SHEET, row.row, column, "该资源没有已发布的版本"))
-                continue
-            action = "unchanged" if same_record(_record(row), version_record(current)) else "revise"
-            plans.append(Plan(row, action, resource, current))
+            errors.append(RowError(RESOURCE_SHEET, row.row, column, "该资源没有可修改的版本"))
     return plans
 
 
-def _record(row: ParsedResource) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    return row.fields, [item.values for item in row.items]
+def _check(plan: Plan, organization: Any, lookups: workflow.Lookups, errors: list[RowError]) -> None:
+    """Run the catalog's validation on the row; an unchanged row is left alone, whatever today's rules say."""
+    plan.fields, plan.items = workflow.payload(plan.parsed, lookups, plan.base)
+    cleaned = workflow.clean(plan.fields, plan.items, provider=organization, resource=plan.resource)
+    if plan.base is not None and workflow.unchanged(cleaned, plan.base):
+        plan.action = "unchanged"
+        return
+    taken = {(e.sheet, e.row, e.column) for e in errors}
+    for problem in cleaned.errors:
+        error = locate(plan, problem)
+        if (error.sheet, error.row, error.column) not in taken:
+            errors.append(error)
 
 
-def _validate(plan: Plan, organization: Any) -> list[RowError]:
-    fields, items = workflow.service_payload(plan.parsed, organization, base=plan.version)
-    problems = workflow.validate(fields, items, provider=organization, resource=plan.resource)
-    return [locate(plan.parsed, problem) for problem in problems]
-
-
-def locate(parsed: ParsedResource, problem: Any) -> RowError:
-    """Place one validation error of the catalog (field, item_index, message) on its sheet, row and column."""
-    field_name = getattr(problem, "field", "") or ""
-    message = getattr(problem, "message", "") or str(problem)
-    item_index = getattr(problem, "item_index", None)
-    if item_index is not None and 0 <= item_index < len(parsed.items):
-        column = ITEM_COLUMN_BY_KEY.get(workflow.ITEM_FIELD_KEYS.get(field_name, field_name))
-        return RowError(ITEM_SHEET, parsed.items[item_index].row, column.header if column else "信息项名称", message)
-    column = RESOURCE_COLUMN_BY_KEY.get(workflow.RESOURCE_FIELD_KEYS.get(field_name, field_name))
+def locate(plan: Plan, problem: Any) -> RowError:
+    """Place one error of the catalog's validation (a FieldError or its dict) on its sheet, row and column."""
+    get = problem.get if isinstance(problem, dict) else lambda name: getattr(problem, name, None)
+    parsed = plan.parsed
+    name = str(get("field") or "").split(".")[-1]
+    message = str(get("message") or "")
+    index = get("item_index")
+    if index is not None and 0 <= index < len(parsed.items):
+        column = ITEM_COLUMN_BY_KEY.get(ITEM_FIELD_COLUMNS.get(name, name))
+        return RowError(
+            ITEM_SHEET, parsed.items[index].row, column.header if column else "信息项名称", message
+        )
+    if name == "items" and get("code") == "key_required" and parsed.items:
+        return RowError(ITEM_SHEET, parsed.items[0].row, "是否主键", message)
+    if name == "change_reason":
+        changed = plan.base is not None and plan.fields.get("share_type") != plan.base.share_type
+        column_name = "共享类型" if changed else "是否向社会开放"
+        return RowError(
+            RESOURCE_SHEET, parsed.row, column_name, f"{message}（请在目录页面修订该资源并填写变更原因）"
+        )
+    column = RESOURCE_COLUMN_BY_KEY.get(name)
     return RowError(RESOURCE_SHEET, parsed.row, column.header if column else "序号", message)
 
 
-def _save(actor: Any, organization: Any, plans: list[Plan], outcome: ImportOutcome) -> None:
+# Item fields the sheet has no column for, placed on the column that causes them.
+ITEM_FIELD_COLUMNS = {
+    "field_name": "name",
+    "uid": "name",
+    "open_masking": "security_level",
+    "is_required": "is_key",
+}
+
+
+def _save(actor: Any, organization: Any, plans: list[Plan], outcome: ImportOutcome, reason: str) -> None:
     for plan in plans:
         if plan.action == "unchanged":
             assert plan.resource is not None
             outcome.unchanged.append(plan.resource)
             continue
         try:
-            version = workflow.save(actor, organization, plan)
+            if plan.action == "create":
+                outcome.created.append(workflow.save_new(actor, organization, plan.fields, plan.items))
+            else:
+                assert plan.base is not None
+                outcome.revised.append(
+                    workflow.save_change(actor, plan.base, plan.fields, plan.items, reason=reason)
+                )
         except ValidationFailed as exc:
-            exc.row_errors = [locate(plan.parsed, problem) for problem in workflow.problems_of(exc)]  # type: ignore[attr-defined]
+            exc.row_errors = [locate(plan, problem) for problem in (exc.details or [])] or None  # type: ignore[attr-defined]
             raise
-        (outcome.created if plan.action == "create" else outcome.revised).append(version)

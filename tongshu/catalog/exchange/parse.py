@@ -72,7 +72,9 @@ def _header_text(value: Any) -> str:
 class SheetParser:
     """Reads the cells of one sheet's columns, appending problems to a shared list."""
 
-    def __init__(self, sheet: SheetRows, columns: tuple[Column, ...], vocabularies: Vocabularies, errors: list):
+    def __init__(
+        self, sheet: SheetRows, columns: tuple[Column, ...], vocabularies: Vocabularies, errors: list
+    ):
         self.name = sheet.name
         self.rows = sheet.rows
         self.columns = columns
@@ -147,6 +149,8 @@ class SheetParser:
         vocabulary = self.vocabularies[column.vocabulary]
         if column.kind == BOOL:
             return f"“{text}”无效，应填写“是”或“否”"
+        if not vocabulary.entries:
+            return f"“{text}”不是有效的{vocabulary.title}（平台尚未配置{vocabulary.title}）"
         if len(vocabulary.entries) <= 12:
             return f"“{text}”不是有效的{vocabulary.title}，可选：{'、'.join(vocabulary.names)}"
         return f"“{text}”不是有效的{vocabulary.title}（见模板中的代码表）"
@@ -154,9 +158,7 @@ class SheetParser:
 
 def _resource_record(values: dict[str, Any]) -> dict[str, Any]:
     record = {
-        key: values[key]
-        for key in values
-        if key not in ("serial", "code", "provider_name", "provider_code")
+        key: values[key] for key in values if key not in ("serial", "code", "provider_name", "provider_code")
     }
     record["security_level"] = record["security_level"] or SecurityLevel.GENERAL_1.value
     return record
@@ -191,20 +193,29 @@ def _parse_resources(sheet: SheetParser, provider: Any) -> dict[int, ParsedResou
     resources: dict[int, ParsedResource] = {}
     names: dict[str, int] = {}
     codes: dict[str, int] = {}
-    systems = {normalize(name): name for name in BusinessSystem.objects.filter(organization=provider).values_list("name", flat=True)}
+    systems = {
+        normalize(name): name
+        for name in BusinessSystem.objects.filter(organization=provider).values_list("name", flat=True)
+    }
     provider_names = {normalize(provider.name), normalize(provider.short_name or provider.name)}
     provider_codes = {normalize(code) for code in (provider.credit_code, provider.code) if code}
     for number, cells in sheet.data_rows():
         values = sheet.read_row(number, cells)
         serial = values["serial"]
         if values["provider_name"] and normalize(values["provider_name"]) not in provider_names:
-            sheet.error(number, "信息资源提供方", f"只能导入本单位（{provider.name}）的目录；此列应留空或填写本单位名称")
+            sheet.error(
+                number,
+                "信息资源提供方",
+                f"只能导入本单位（{provider.name}）的目录；此列应留空或填写本单位名称",
+            )
         if values["provider_code"] and normalize(values["provider_code"]) not in provider_codes:
             sheet.error(number, "信息资源提供方代码", "与本单位的统一社会信用代码（或机构代码）不符")
         if values["business_system"]:
             known = systems.get(normalize(values["business_system"]))
             if known is None:
-                sheet.error(number, "所属业务系统", f"本单位没有登记名为“{values['business_system']}”的业务系统")
+                sheet.error(
+                    number, "所属业务系统", f"本单位没有登记名为“{values['business_system']}”的业务系统"
+                )
             else:
                 values["business_system"] = known
         name_key = normalize(values["name"])

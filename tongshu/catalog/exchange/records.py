@@ -3,7 +3,7 @@
 `version_record(version)` reads a resource version into `(fields, items)`: model field names as keys, foreign keys
 as their natural keys (category code, business-system name, data-element identifier, code-set identifier), method
 lists as sorted codes. The spreadsheet parser produces exactly this shape, so "unchanged" and the round trip are a
-plain comparison, and `to_service(...)` turns a record into what the catalog's draft services take.
+plain comparison; `workflow.payload` turns a record into what the catalog's draft services take.
 """
 
 from __future__ import annotations
@@ -100,20 +100,6 @@ def version_record(version: ResourceVersion) -> tuple[dict[str, Any], list[dict[
     return fields, items
 
 
-def same_record(
-    left: tuple[dict[str, Any], list[dict[str, Any]]], right: tuple[dict[str, Any], list[dict[str, Any]]]
-) -> bool:
-    """Equal catalog content; item positions compare by order, not by number."""
-    left_fields, left_items = left
-    right_fields, right_items = right
-    if {k: left_fields.get(k) for k in RESOURCE_KEYS} != {k: right_fields.get(k) for k in RESOURCE_KEYS}:
-        return False
-    strip = [key for key in ITEM_KEYS if key != "position"]
-    return [{k: item.get(k) for k in strip} for item in left_items] == [
-        {k: item.get(k) for k in strip} for item in right_items
-    ]
-
-
 def provider_code(organization: Any) -> str:
     """信息资源提供方代码: the unified social credit code where the organization has one, else its platform code."""
     return organization.credit_code or organization.code
@@ -138,7 +124,9 @@ def resource_cells(
         "share_conditions": fields["share_conditions"],
         "share_basis": fields["share_basis"],
         "share_method": vocabularies.name_of("share_method", fields["share_method"]),
-        "provision_methods": join(vocabularies.name_of("provision_method", v) for v in fields["provision_methods"]),
+        "provision_methods": join(
+            vocabularies.name_of("provision_method", v) for v in fields["provision_methods"]
+        ),
         "usage_methods": join(vocabularies.name_of("usage_method", v) for v in fields["usage_methods"]),
         "open_type": vocabularies.name_of("open_type", fields["open_type"]),
         "open_conditions": fields["open_conditions"],

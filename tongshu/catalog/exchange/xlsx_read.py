@@ -32,9 +32,7 @@ def max_upload_bytes() -> int:
 def check_upload_size(size: int | None) -> None:
     limit = max_upload_bytes()
     if size is not None and size > limit:
-        raise TooLarge(
-            f"文件过大：上传的文件不能超过 {limit // (1024 * 1024)} MB", code="upload_too_large"
-        )
+        raise TooLarge(f"文件过大：上传的文件不能超过 {limit // (1024 * 1024)} MB", code="upload_too_large")
 
 
 def _not_xlsx(detail: str = "") -> ValidationFailed:
@@ -114,9 +112,7 @@ def read_sheets(data: bytes, wanted: list[str]) -> dict[str, SheetRows | None]:
             except Exception as exc:
                 raise _not_xlsx() from exc
             if len(rows) > MAX_ROWS + 1:
-                raise TooLarge(
-                    f"“{sheet}”表超过 {MAX_ROWS} 行，请拆分后分批导入", code="too_many_rows"
-                )
+                raise TooLarge(f"“{sheet}”表超过 {MAX_ROWS} 行，请拆分后分批导入", code="too_many_rows")
             found[sheet] = SheetRows(sheet, rows)
     return found
 

@@ -38,7 +38,9 @@ def resource_row(serial: int = 1, **cells: Any) -> dict[str, Any]:
     return row
 
 
-def item_row(serial: int = 1, position: int | None = 1, name: str = "公民身份号码", **cells: Any) -> dict[str, Any]:
+def item_row(
+    serial: int = 1, position: int | None = 1, name: str = "公民身份号码", **cells: Any
+) -> dict[str, Any]:
     row = {
         "资源序号": serial,
         "信息项序号": position,
@@ -58,7 +60,16 @@ def items_for(serial: int) -> list[dict[str, Any]]:
     return [
         item_row(serial, 1, "公民身份号码"),
         item_row(serial, 2, "姓名", 数据长度="C..50", 是否主键="否"),
-        item_row(serial, 3, "出生日期", 数据类型="日期型", 数据长度="D8", 是否主键="否", 是否可查询="否", 是否敏感="否"),
+        item_row(
+            serial,
+            3,
+            "出生日期",
+            数据类型="日期型",
+            数据长度="D8",
+            是否主键="否",
+            是否可查询="否",
+            是否敏感="否",
+        ),
     ]
 
 

@@ -34,12 +34,49 @@ from .exchange_fixtures import (
     zip_bomb,
 )
 
-SECTION_7_RESOURCE = (
-    "序号 信息资源分类 信息资源名称 信息资源代码 信息资源提供方 信息资源提供方代码 信息资源摘要 信息资源格式分类 "
-    "信息资源格式类型 共享类型 共享条件 不予共享依据 共享方式 提供方式 使用方式 是否向社会开放 开放条件 开放方式 更新周期 "
-    "所属业务系统 安全级别 关键字 使用要求 业务解读 关联资源代码 联系人 联系电话"
-).split()
-SECTION_7_ITEMS = "资源序号 信息项序号 信息项名称 数据类型 数据长度 数据元标识符 代码集 是否主键 是否可查询 是否敏感 安全级别 说明".split()
+SECTION_7_RESOURCE = [
+    "序号",
+    "信息资源分类",
+    "信息资源名称",
+    "信息资源代码",
+    "信息资源提供方",
+    "信息资源提供方代码",
+    "信息资源摘要",
+    "信息资源格式分类",
+    "信息资源格式类型",
+    "共享类型",
+    "共享条件",
+    "不予共享依据",
+    "共享方式",
+    "提供方式",
+    "使用方式",
+    "是否向社会开放",
+    "开放条件",
+    "开放方式",
+    "更新周期",
+    "所属业务系统",
+    "安全级别",
+    "关键字",
+    "使用要求",
+    "业务解读",
+    "关联资源代码",
+    "联系人",
+    "联系电话",
+]
+SECTION_7_ITEMS = [
+    "资源序号",
+    "信息项序号",
+    "信息项名称",
+    "数据类型",
+    "数据长度",
+    "数据元标识符",
+    "代码集",
+    "是否主键",
+    "是否可查询",
+    "是否敏感",
+    "安全级别",
+    "说明",
+]
 
 
 @pytest.fixture
@@ -87,7 +124,17 @@ def test_template_has_headers_drop_downs_and_instructions(standards) -> None:
         return found
 
     resource_lists = lists(resources, SECTION_7_RESOURCE)
-    for header in ("信息资源分类", "信息资源格式分类", "共享类型", "共享方式", "提供方式", "是否向社会开放", "开放方式", "更新周期", "安全级别"):
+    for header in (
+        "信息资源分类",
+        "信息资源格式分类",
+        "共享类型",
+        "共享方式",
+        "提供方式",
+        "是否向社会开放",
+        "开放方式",
+        "更新周期",
+        "安全级别",
+    ):
         assert header in resource_lists, header
         assert resource_lists[header].startswith("='代码表'!$")
     item_lists = lists(items, SECTION_7_ITEMS)
@@ -108,7 +155,12 @@ def test_template_has_headers_drop_downs_and_instructions(standards) -> None:
 def test_valid_workbook_parses_to_records(standards, provider) -> None:
     data = workbook_bytes(
         [resource_row(1, 使用方式="查询服务；验证服务", 更新周期="02", 共享类型="1")],
-        [*items_for(1), item_row(1, None, "性别", 数据类型="C", 代码集="人的性别代码", 数据元标识符="de00001", 是否主键="N")],
+        [
+            *items_for(1),
+            item_row(
+                1, None, "性别", 数据类型="C", 代码集="人的性别代码", 数据元标识符="de00001", 是否主键="N"
+            ),
+        ],
     )
     parsed, errors = _parse(data, provider)
     assert errors == []
@@ -163,7 +215,9 @@ def test_missing_sheet_or_column_is_reported(standards, provider) -> None:
     _parsed, errors = _parse(data, provider)
     assert [(e.sheet, e.reason) for e in errors] == [(ITEM_SHEET, "缺少工作表“信息项”（请使用平台模板）")]
     headers = [h for h in RESOURCE_HEADERS if h != "更新周期"]
-    data = workbook_bytes([resource_row(1)], items_for(1), resource_headers=headers, item_headers=ITEM_HEADERS)
+    data = workbook_bytes(
+        [resource_row(1)], items_for(1), resource_headers=headers, item_headers=ITEM_HEADERS
+    )
     _parsed, errors = _parse(data, provider)
     assert [(e.sheet, e.row, e.column) for e in errors] == [(RESOURCE_SHEET, 1, "更新周期")]
 
