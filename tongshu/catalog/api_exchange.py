@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.http import content_disposition_header
-from ninja import Router
+from ninja import Router, Status
 
 from tongshu.accounts.models import Organization
 from tongshu.core.api_auth import calling_user
@@ -75,7 +75,7 @@ def import_catalog(request: HttpRequest) -> Any:
         )
     data, filename = read_upload(request)
     outcome = importer.import_department_catalog(user, organization, data, filename=filename)
-    return 201, outcome.as_dict()
+    return Status(201, outcome.as_dict())
 
 
 @router.get("/departments/{organization_id}/export", summary="导出部门信息资源目录（XLSX）")

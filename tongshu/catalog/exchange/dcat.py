@@ -164,9 +164,10 @@ def _distributions(resource: Resource, page: str) -> list[dict[str, Any]]:
 
 
 def catalog_feed(
-    base: str, feed_url: str, page_number: Any = 1, page_size: int = PAGE_SIZE
+    base: str, feed_url: str, page_number: Any = 1, page_size: int | None = None
 ) -> dict[str, Any]:
     """One page of the DCAT catalog. `base` is the site root (scheme://host), `feed_url` this feed's URL."""
+    page_size = page_size or PAGE_SIZE
     paginator = Paginator(open_resources(), page_size)
     page = paginator.get_page(page_number)
     county = settings.COUNTY_NAME
