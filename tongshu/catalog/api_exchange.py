@@ -60,9 +60,10 @@ def read_upload(request: HttpRequest) -> tuple[bytes, str]:
 
 @router.get("/template", summary="下载部门目录导入模板（XLSX）")
 def download_template(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_download_template(calling_user(request)):
+    user = calling_user(request)
+    if not permissions.can_download_template(user):
         raise PermissionDenied("无权下载目录模板")
-    return file_response(export.template_workbook(), "部门信息资源目录导入模板.xlsx")
+    return file_response(export.template_workbook(user.organization), "部门信息资源目录导入模板.xlsx")
 
 
 @router.post("/import", response={201: dict}, summary="导入本单位信息资源目录（XLSX，全部成功或全部不保存）")

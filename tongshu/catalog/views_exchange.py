@@ -74,7 +74,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def template_download(request: HttpRequest) -> HttpResponse:
     if not permissions.can_download_template(request.user):
         return _forbidden(request, "无权下载目录模板")
-    return file_response(export.template_workbook(), "部门信息资源目录导入模板.xlsx")
+    return file_response(export.template_workbook(request.user.organization), "部门信息资源目录导入模板.xlsx")
 
 
 @login_required

@@ -73,8 +73,9 @@ def workbook_for(versions: list[ResourceVersion], vocabularies: Vocabularies | N
     return build_workbook(resource_rows, item_rows, vocabularies=vocabularies)
 
 
-def template_workbook() -> bytes:
-    return build_workbook()
+def template_workbook(organization: Any = None) -> bytes:
+    """The empty §7 spreadsheet; for a department, its drop-down lists offer the categories it may use."""
+    return build_workbook(vocabularies=Vocabularies(organization))
 
 
 def export_department_catalog(actor: Any, organization: Any, *, include_drafts: bool = False) -> bytes:
@@ -82,7 +83,7 @@ def export_department_catalog(actor: Any, organization: Any, *, include_drafts: 
     if not permissions.can_export_department_catalog(actor, organization, include_drafts=include_drafts):
         raise PermissionDenied("无权导出该部门的信息资源目录", code="catalog_export_forbidden")
     versions = working_versions(organization) if include_drafts else published_versions(organization)
-    data = workbook_for(versions)
+    data = workbook_for(versions, Vocabularies(organization))
     record(
         "catalog.exported",
         actor=actor,

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Q
+
 from tongshu.catalog.choices import (
     OPEN_TYPE_NUMBERS,
     SHARE_TYPE_NUMBERS,
@@ -212,10 +214,12 @@ def _built_in(key: str) -> Vocabulary:
     return Vocabulary(key, TITLES[key], entries, aliases)
 
 
-def _categories() -> Vocabulary:
-    entries = list(
-        ResourceCategory.objects.filter(is_active=True).order_by("code").values_list("code", "name")
-    )
+def _categories(organization: Any = None) -> Vocabulary:
+    categories = ResourceCategory.objects.filter(is_active=True)
+    if organization is not None:
+        # A department may file under the shared branches and its own branch of the 部门 class, not another's.
+        categories = categories.filter(Q(organization__isnull=True) | Q(organization=organization))
+    entries = list(categories.order_by("code").values_list("code", "name"))
     return _without_ambiguous_names(Vocabulary("category", TITLES["category"], entries))
 
 
@@ -237,15 +241,17 @@ def _without_ambiguous_names(vocabulary: Vocabulary) -> Vocabulary:
 
 
 class Vocabularies:
-    """Every list an import or export needs, read once from the database."""
+    """Every list an import or export needs, read once from the database. With `organization`, the category list
+    offers only the categories that department may use (drop-down lists of its template and exports)."""
 
-    def __init__(self) -> None:
+    def __init__(self, organization: Any = None) -> None:
         self._lists: dict[str, Vocabulary] = {}
+        self.organization = organization
 
     def __getitem__(self, key: str) -> Vocabulary:
         if key not in self._lists:
             if key == "category":
-                self._lists[key] = _categories()
+                self._lists[key] = _categories(self.organization)
             elif key == "code_set":
                 self._lists[key] = _code_sets()
             else:

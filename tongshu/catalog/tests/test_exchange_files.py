@@ -291,3 +291,20 @@ def test_formula_cells_are_read_as_values_never_run(standards, provider) -> None
 def test_valid_workbook_helper_is_clean(standards, provider) -> None:
     parsed, errors = _parse(valid_workbook(3), provider)
     assert errors == [] and len(parsed) == 3
+
+
+def test_template_offers_a_department_only_its_own_branch_of_categories(standards, provider) -> None:
+    from tongshu.accounts.tests.factories import make_organization as make_org
+    from tongshu.standards.models import CategoryLevel, ResourceCategory
+
+    other = make_org("华容县水利局", code="P-SLJ")
+    root = make_category("3", "部门信息资源")
+    ResourceCategory.objects.create(
+        code="301", name="公安局", parent=root, level=CategoryLevel.ITEM, organization=provider
+    )
+    ResourceCategory.objects.create(
+        code="302", name="水利局", parent=root, level=CategoryLevel.ITEM, organization=other
+    )
+    workbook = load_workbook(io.BytesIO(template_workbook(provider)))
+    codes = [row[0].value for row in workbook[CODES_SHEET].iter_rows(min_row=2) if row[0].value]
+    assert "301" in codes and "302" not in codes and "101" in codes
