@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from tongshu.accounts.models import Organization, OrganizationKind
+from tongshu.catalog.services.common import version_link
 from tongshu.core.errors import DomainError, PermissionDenied, TooLarge
 from tongshu.core.views import error_page
 
@@ -115,6 +116,10 @@ def import_catalog(request: HttpRequest) -> HttpResponse:
             else:
                 request.session.pop(SESSION_ERRORS, None)
                 context["outcome"] = outcome
+                context["changed_versions"] = [
+                    {"version": version, "link": version_link(version)}
+                    for version in (*outcome.created, *outcome.revised)
+                ]
                 form = ImportForm()
         else:
             status = 400
