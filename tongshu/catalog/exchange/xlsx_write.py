@@ -2,7 +2,7 @@
 
 Layout: sheet 信息资源 and sheet 信息项 with the standard's headers in row 1 (required ones in red, each with a note),
 a frozen header row, column widths, and a drop-down list on every coded column. The lists live on a hidden sheet
-代码表 and are referenced by range, because Excel limits an inline list to 255 characters and the category tree is
+代码表 and are referenced through defined names, because Excel limits an inline list to 255 characters and the category tree is
 longer. The drop-downs warn rather than refuse, since a code is as good as a name (§7). A sheet 填写说明 explains
 every column.
 """
@@ -18,6 +18,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -72,7 +73,9 @@ def _header(ws: Worksheet, columns: Iterable[Column]) -> None:
 
 
 def _code_sheet(workbook: Workbook, vocabularies: Vocabularies, keys: list[str]) -> dict[str, str]:
-    """Write each list as a column of the hidden 代码表 sheet; return vocabulary key → range formula."""
+    """Write each list as a column of the hidden 代码表 sheet, each named by a workbook-level defined name
+    (`list_<key>`); return vocabulary key → that name. A defined name is how every Excel version and LibreOffice
+    accept a drop-down list kept on another sheet."""
     ws = workbook.create_sheet(CODES_SHEET)
     ranges: dict[str, str] = {}
     column = 1
@@ -86,7 +89,10 @@ def _code_sheet(workbook: Workbook, vocabularies: Vocabularies, keys: list[str])
         letter = get_column_letter(column)
         ws.column_dimensions[letter].width = 18
         if values:
-            ranges[key] = f"{quote_sheetname(CODES_SHEET)}!${letter}$2:${letter}${len(values) + 1}"
+            name = f"list_{key}"
+            reference = f"{quote_sheetname(CODES_SHEET)}!${letter}$2:${letter}${len(values) + 1}"
+            workbook.defined_names[name] = DefinedName(name, attr_text=reference)
+            ranges[key] = name
         if show_codes:
             # The names beside the codes, for people reading the list.
             column += 1
@@ -109,7 +115,7 @@ def _validations(ws: Worksheet, columns: Iterable[Column], ranges: dict[str, str
             prompt = "可从列表选择一项；多项请用分号“;”分隔填写"
         validation = DataValidation(
             type="list",
-            formula1=f"={ranges[column.vocabulary]}",
+            formula1=ranges[column.vocabulary],  # stored formulas carry no leading "="
             allow_blank=True,
             showDropDown=False,  # openpyxl's flag is inverted: False shows the in-cell arrow
             showErrorMessage=True,

@@ -136,14 +136,15 @@ def test_template_has_headers_drop_downs_and_instructions(standards) -> None:
         "安全级别",
     ):
         assert header in resource_lists, header
-        assert resource_lists[header].startswith("='代码表'!$")
+        assert resource_lists[header].startswith("list_")  # a defined name, no leading "="
     item_lists = lists(items, SECTION_7_ITEMS)
     for header in ("数据类型", "代码集", "是否主键", "是否可查询", "是否敏感", "安全级别"):
         assert header in item_lists, header
 
-    def values(formula):
-        ref = formula.split("!")[1].replace("$", "")
-        return [cell.value for row in workbook[CODES_SHEET][ref] for cell in row]
+    def values(name):
+        [(sheet, ref)] = list(workbook.defined_names[name].destinations)
+        assert sheet == CODES_SHEET
+        return [cell.value for row in workbook[sheet][ref.replace("$", "")] for cell in row]
 
     assert values(resource_lists["共享类型"]) == ["无条件共享", "有条件共享", "不予共享"]
     assert values(resource_lists["信息资源分类"]) == ["1", "101", "102"]
