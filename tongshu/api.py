@@ -91,6 +91,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def register_routers() -> None:
     from tongshu.accounts.api import router as accounts_router
+    from tongshu.catalog.api import router as catalog_router
     from tongshu.catalog.api_exchange import dcat_router
     from tongshu.catalog.api_exchange import router as catalog_exchange_router
     from tongshu.core.api import router as core_router
@@ -99,6 +100,7 @@ def register_routers() -> None:
     api.add_router("/accounts", accounts_router)
     api.add_router("/messages", core_router)
     api.add_router("/security", security_router)
+    api.add_router("/catalog", catalog_router)
     api.add_router("/catalog/exchange", catalog_exchange_router)
     api.add_router("/catalog/dcat", dcat_router)
 

@@ -37,6 +37,24 @@ MENU: list[MenuEntry] = [
         _("Security"),
     ),
     MenuEntry(_("Audit log"), "security:audit_log", frozenset({Role.AUDITOR}), _("Security")),
+    MenuEntry(
+        _("Department catalog"),
+        "catalog:department",
+        frozenset({Role.CDO, Role.DATA_ADMIN, Role.DEPT_USER, Role.AUTHORITY, Role.OPERATOR_ADMIN}),
+        _("Catalog management"),
+    ),
+    MenuEntry(
+        _("Review queue"), "catalog:review_queue", frozenset({Role.AUTHORITY}), _("Catalog management")
+    ),
+    MenuEntry(
+        _("Business systems"),
+        "catalog:systems",
+        frozenset({Role.CDO, Role.DATA_ADMIN, Role.AUTHORITY, Role.OPERATOR_ADMIN}),
+        _("Catalog management"),
+    ),
+    MenuEntry(
+        _("Catalog settings"), "catalog:settings", frozenset({Role.OPERATOR_ADMIN}), _("Catalog management")
+    ),
     MenuEntry(_("API documentation"), "api:openapi-view", EVERYONE, _("Help")),
 ]
 
