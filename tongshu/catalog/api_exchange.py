@@ -15,12 +15,14 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from ninja import Router, Status
+from ninja.decorators import decorate_view
 
 from tongshu.accounts.models import Organization
 from tongshu.core.api_auth import calling_user
 from tongshu.core.errors import PermissionDenied, ValidationFailed
 
 from .exchange import dcat, export, importer, permissions
+from .exchange.uploads import check_received, limit_upload
 from .exchange.xlsx_read import check_upload_size
 
 router = Router(tags=["catalog exchange"])
@@ -42,14 +44,10 @@ def stamp() -> str:
 
 
 def read_upload(request: HttpRequest) -> tuple[bytes, str]:
-    """The uploaded file (form field `file`), refusing an oversized request before reading its body."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    # The request is refused unread when even without the multipart envelope (≤ 64 KB) it is too large.
-    check_upload_size(max(0, length - 64 * 1024))
+    """The uploaded file (form field `file`); the operation is wrapped by `limit_upload`, which refused a declared
+    oversize body unread and counts the bytes of the rest."""
     upload = request.FILES.get("file")
+    check_received(request)
     if upload is None:
         raise ValidationFailed(
             "请选择要导入的 XLSX 文件（表单字段 file）", code="file_required", field="file"
@@ -67,6 +65,7 @@ def download_template(request: HttpRequest) -> HttpResponse:
 
 
 @router.post("/import", response={201: dict}, summary="导入本单位信息资源目录（XLSX，全部成功或全部不保存）")
+@decorate_view(limit_upload)
 def import_catalog(request: HttpRequest) -> Any:
     user = calling_user(request)
     organization = user.organization

@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
 from tongshu.accounts.models import Organization, OrganizationKind
@@ -22,6 +23,7 @@ from tongshu.core.views import error_page
 
 from .api_exchange import dcat_response, file_response, stamp
 from .exchange import export, importer, permissions
+from .exchange.uploads import check_received, guard_upload
 from .exchange.xlsx_read import check_upload_size, max_upload_bytes
 from .exchange.xlsx_write import build_table
 
@@ -78,6 +80,7 @@ def template_download(request: HttpRequest) -> HttpResponse:
     return file_response(export.template_workbook(request.user.organization), "部门信息资源目录导入模板.xlsx")
 
 
+@csrf_exempt  # the CSRF check would read the body; it runs in `_import_form`, after the size guard
 @login_required
 def import_catalog(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -85,18 +88,26 @@ def import_catalog(request: HttpRequest) -> HttpResponse:
     if not permissions.can_import_catalog(user, organization):
         return _forbidden(request, "只有本单位的数据管理员或首席数据官可以导入本单位目录")
     context: dict[str, Any] = {"organization": organization, "max_mb": max_upload_bytes() // (1024 * 1024)}
-    status = 200
     if request.method == "POST":
         try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        try:
-            check_upload_size(max(0, length - 64 * 1024))
+            guard_upload(request)
         except TooLarge as exc:
             context.update(form=ImportForm(), failure=exc.message)
             return render(request, "catalog/exchange/import.html", context, status=exc.status)
+    return _import_form(request, organization, context)
+
+
+@csrf_protect
+def _import_form(request: HttpRequest, organization: Any, context: dict[str, Any]) -> HttpResponse:
+    user = request.user
+    status = 200
+    if request.method == "POST":
         form = ImportForm(request.POST, request.FILES)
+        try:
+            check_received(request)
+        except TooLarge as exc:
+            context.update(form=ImportForm(), failure=exc.message)
+            return render(request, "catalog/exchange/import.html", context, status=exc.status)
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:

@@ -290,3 +290,25 @@ def test_dcat_jsonld_url_is_public(categories, personas, anonymous) -> None:
     assert response.status_code == 200 and response["Content-Type"].startswith("application/ld+json")
     feed = json.loads(response.content)
     assert feed["@id"] == "http://testserver/catalog/dcat.jsonld" and len(feed["dcat:dataset"]) == 1
+
+
+def test_upload_just_over_the_limit_is_stopped_while_reading(
+    categories, personas, client_for, settings
+) -> None:
+    """Content-Length alone lets it through (it allows for the multipart envelope); the counting handler stops it."""
+    settings.CATALOG_IMPORT_MAX_MB = 1
+    response = upload(client_for(personas.provider_admin), b"PK" + b"\0" * (1024 * 1024 + 10 * 1024))
+    assert response.status_code == 413 and response.json()["code"] == "upload_too_large"
+    assert counts() == (0, 0, 0)
+
+
+def test_upload_limit_handler_counts_chunks() -> None:
+    from django.core.files.uploadhandler import StopUpload
+
+    from tongshu.catalog.exchange.uploads import UploadLimit
+
+    handler = UploadLimit(None, limit=10)
+    assert handler.receive_data_chunk(b"12345", 0) == b"12345"
+    with pytest.raises(StopUpload):
+        handler.receive_data_chunk(b"123456", 5)
+    assert handler.exceeded and handler.received == 11

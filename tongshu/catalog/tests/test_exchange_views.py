@@ -145,3 +145,20 @@ def test_county_pages(categories, personas, client_for, anonymous) -> None:
         assert client_for(user).get(f"{BASE}county/").status_code == 403
         assert client_for(user).get(f"{BASE}county/export.json").status_code == 403
     assert anonymous.get(f"{BASE}county/").status_code == 302
+
+
+def test_import_page_stops_an_upload_just_over_the_limit(personas, client_for, settings) -> None:
+    settings.CATALOG_IMPORT_MAX_MB = 1
+    response = post_file(client_for(personas.provider_admin), b"PK" + b"\0" * (1024 * 1024 + 10 * 1024))
+    assert response.status_code == 413
+    assert "文件过大" in response.content.decode()
+
+
+def test_import_page_still_checks_csrf(categories, personas) -> None:
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(personas.provider_admin)
+    response = post_file(client, valid_workbook(1))
+    assert response.status_code == 403
+    assert Resource.objects.count() == 0
