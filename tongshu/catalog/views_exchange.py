@@ -49,7 +49,7 @@ def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user: Any = request.user
     organization = user.organization
     context: dict[str, Any] = {
         "organization": organization,
@@ -77,13 +77,15 @@ def home(request: HttpRequest) -> HttpResponse:
 def template_download(request: HttpRequest) -> HttpResponse:
     if not permissions.can_download_template(request.user):
         return _forbidden(request, "无权下载目录模板")
-    return file_response(export.template_workbook(request.user.organization), "部门信息资源目录导入模板.xlsx")
+    return file_response(
+        export.template_workbook(getattr(request.user, "organization", None)), "部门信息资源目录导入模板.xlsx"
+    )
 
 
 @csrf_exempt  # the CSRF check would read the body; it runs in `_import_form`, after the size guard
 @login_required
 def import_catalog(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user: Any = request.user
     organization = user.organization
     if not permissions.can_import_catalog(user, organization):
         return _forbidden(request, "只有本单位的数据管理员或首席数据官可以导入本单位目录")
@@ -99,7 +101,7 @@ def import_catalog(request: HttpRequest) -> HttpResponse:
 
 @csrf_protect
 def _import_form(request: HttpRequest, organization: Any, context: dict[str, Any]) -> HttpResponse:
-    user = request.user
+    user: Any = request.user
     status = 200
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES)
@@ -170,7 +172,7 @@ def _csv_safe(value: Any) -> Any:
 def export_department(request: HttpRequest) -> HttpResponse:
     """A department catalog as XLSX: the user's own by default; `?organization=` for the authority and operator;
     `?drafts=1` for the department's working versions (its managers only)."""
-    user = request.user
+    user: Any = request.user
     organization = user.organization
     if request.GET.get("organization"):
         try:

@@ -74,8 +74,8 @@ def item_record(item: InfoItem) -> dict[str, Any]:
         "name": item.name,
         "data_type": item.data_type,
         "length": item.length,
-        "data_element": item.data_element.identifier if item.data_element_id else "",
-        "code_set": item.code_set.identifier if item.code_set_id else "",
+        "data_element": item.data_element.identifier if item.data_element else "",
+        "code_set": item.code_set.identifier if item.code_set else "",
         "is_key": item.is_key,
         "is_queryable": item.is_queryable,
         "is_sensitive": item.is_sensitive,
@@ -88,7 +88,7 @@ def version_record(version: ResourceVersion) -> tuple[dict[str, Any], list[dict[
     """The record of one version. Expects `resource__category`, `business_system` and the items prefetched."""
     fields: dict[str, Any] = {
         "category": version.resource.category.code,
-        "business_system": version.business_system.name if version.business_system_id else "",
+        "business_system": version.business_system.name if version.business_system else "",
         "related_codes": unique_in_order(version.related_codes or []),
     }
     for key in RESOURCE_KEYS:
