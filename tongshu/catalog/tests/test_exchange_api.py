@@ -312,3 +312,27 @@ def test_upload_limit_handler_counts_chunks() -> None:
     with pytest.raises(StopUpload):
         handler.receive_data_chunk(b"123456", 5)
     assert handler.exceeded and handler.received == 11
+
+
+def test_feed_and_county_export_queries_do_not_grow_with_the_catalog(
+    categories, personas, client_for, anonymous
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def measure() -> tuple[int, int]:
+        client = client_for(personas.authority)
+        with CaptureQueriesContext(connection) as feed:
+            anonymous.get("/api/v1/catalog/dcat")
+        with CaptureQueriesContext(connection) as county:
+            client.get(f"{API}/county.json")
+        return len(feed), len(county)
+
+    def add(count: int) -> None:
+        for _ in range(count):
+            make_resource(personas.provider_org, open_type=OpenType.UNCONDITIONAL, open_methods=["1"])
+
+    add(2)
+    small = measure()
+    add(5)
+    assert measure() == small

@@ -309,3 +309,19 @@ def test_template_offers_a_department_only_its_own_branch_of_categories(standard
     workbook = load_workbook(io.BytesIO(template_workbook(provider)))
     codes = [row[0].value for row in workbook[CODES_SHEET].iter_rows(min_row=2) if row[0].value]
     assert "301" in codes and "302" not in codes and "101" in codes
+
+
+def test_operator_renamed_values_are_offered_and_old_names_still_accepted(db) -> None:
+    make_code_set("share-type", {"1": "无条件共享（直接获取）", "2": "有条件共享", "3": "不予共享"})
+    make_code_set("update-cycle", {"01": "实时更新", "02": "每日"})
+    vocabularies = Vocabularies()
+    share = vocabularies["share_type"]
+    assert share.names == ["无条件共享（直接获取）", "有条件共享", "不予共享"]
+    for spelling in ("无条件共享（直接获取）", "无条件共享", "1", "unconditional", " 无条件共享 "):
+        assert share.lookup(spelling) == "unconditional", spelling
+    assert vocabularies.name_of("update_cycle", "01") == "实时更新"
+    assert (
+        vocabularies["update_cycle"].lookup("实时") == "01"
+        and vocabularies["update_cycle"].lookup("2") == "02"
+    )
+    assert share.lookup("随便") is None
