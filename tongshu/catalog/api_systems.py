@@ -59,6 +59,7 @@ class SystemOut(Schema):
     interface_document_url: str
     has_interface_document: bool
     has_published_resource: bool
+    published_resource_count: int = 0
     updated_at: datetime
 
     @staticmethod

@@ -168,7 +168,9 @@ def bind_element(request: HttpRequest) -> HttpResponse:
     """Re-render one row bound to the picked data element (type, length and code set follow it)."""
     if not permissions.is_staff(request.user):
         return HttpResponse(status=403)
-    rows = editor.rows_from_post(request.POST)
+    # Inside the editor form htmx posts every row; the picked one is named by `row_key`.
+    key = request.POST.get("row_key", "")
+    rows = [row for row in editor.rows_from_post(request.POST) if row["key"] == key]
     element = DataElement.objects.filter(pk=request.POST.get("element_id") or 0, is_active=True).first()
     if not rows or element is None:
         return HttpResponse(status=400)

@@ -155,7 +155,12 @@ def department_catalog(request: HttpRequest, organization_id: int | None = None)
     rows = department_rows(organization)
     state = request.GET.get("state", "")
     counts = Counter(row["current"].state for row in rows)
-    shown = [row for row in rows if not state or row["current"].state == state]
+    # "Published" counts resources with a live published version, whatever revision is under way.
+    counts["published"] = sum(1 for row in rows if row["published"] and not row["resource"].is_retired)
+    if state == "published":
+        shown = [row for row in rows if row["published"] and not row["resource"].is_retired]
+    else:
+        shown = [row for row in rows if not state or row["current"].state == state]
     average = round(sum(row["completeness"] for row in rows) / len(rows)) if rows else 0
     context = {
         "organization": organization,

@@ -56,11 +56,9 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"page": page_obj, "rows": rows, "provider": provider})
 
 
-@login_required
-@page
-def review_detail(request: HttpRequest, version_id: int) -> HttpResponse:
-    _require_authority(request)
-    version = visible_version(request.user, version_id)
+def _review_page(
+    request: HttpRequest, version: ResourceVersion, reason_form: ReasonForm | None = None, status: int = 200
+) -> HttpResponse:
     items = list(version.items.select_related("data_element", "code_set"))
     previous = services.previous_published(version)
     context = {
@@ -72,10 +70,17 @@ def review_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         "similar": similar_to_version(version),
         "completeness": services.completeness(version, items),
         "can_review": permissions.can_review(request.user, version),
-        "reason_form": ReasonForm(request.POST or None),
+        "reason_form": reason_form or ReasonForm(),
         "comment_form": CommentForm(),
     }
-    return render(request, "catalog/review_detail.html", context)
+    return render(request, "catalog/review_detail.html", context, status=status)
+
+
+@login_required
+@page
+def review_detail(request: HttpRequest, version_id: int) -> HttpResponse:
+    _require_authority(request)
+    return _review_page(request, visible_version(request.user, version_id))
 
 
 def _act(request: HttpRequest, version: ResourceVersion, action: str) -> HttpResponse:
@@ -83,9 +88,15 @@ def _act(request: HttpRequest, version: ResourceVersion, action: str) -> HttpRes
         if action == "return":
             form = ReasonForm(request.POST)
             form.is_valid()
-            services.return_version(
-                request.user, version, reason=form.cleaned_data.get("reason", ""), request=request
-            )
+            try:
+                services.return_version(
+                    request.user, version, reason=form.cleaned_data.get("reason", ""), request=request
+                )
+            except ValidationFailed as exc:
+                if exc.field != "reason":
+                    raise
+                form.add_error("reason", exc.message)
+                return _review_page(request, version, form, status=400)
             messages.success(request, "已退回，部门将收到退回原因")
         else:
             form = CommentForm(request.POST)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tongshu.core.errors import Conflict, ValidationFailed
@@ -155,11 +156,21 @@ def permissions_required(actor: Any, organization: Any) -> None:
 
 
 def with_catalog_facts(systems: QuerySet[BusinessSystem]) -> QuerySet[BusinessSystem]:
-    """Annotate `has_published_resource`: a published version of a live resource links the system."""
+    """Annotate `has_published_resource` and `published_resource_count`: published versions of live resources
+    that link the system (the resources it holds, as catalogued)."""
     published = ResourceVersion.objects.filter(
         business_system=OuterRef("pk"), state=VersionState.PUBLISHED, resource__is_retired=False
     )
-    return systems.annotate(has_published_resource=Exists(published))
+    count = (
+        published.order_by()
+        .values("business_system")
+        .annotate(total=Count("resource", distinct=True))
+        .values("total")
+    )
+    return systems.annotate(
+        has_published_resource=Exists(published),
+        published_resource_count=Coalesce(Subquery(count, output_field=IntegerField()), 0),
+    )
 
 
 def systems_report(actor: Any) -> list[dict[str, Any]]:

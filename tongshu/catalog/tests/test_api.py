@@ -171,3 +171,16 @@ def test_settings(personas, client_for):
     response = send(client_for(personas.operator), "patch", f"{BASE}/settings", {"code_sequence_width": 5})
     assert response.json()["code_sequence_width"] == 5
     assert client_for(personas.provider_cdo).get(f"{BASE}/settings").json()["code_sequence_width"] == 5
+
+
+def test_catalog_operations_are_in_the_openapi_document(personas, client_for):
+    schema = client_for(personas.provider_admin).get("/api/v1/openapi.json").json()
+    paths = set(schema["paths"])
+    for path in (
+        "/api/v1/catalog/resources",
+        "/api/v1/catalog/versions/{version_id}/submit",
+        "/api/v1/catalog/versions/{version_id}/diff",
+        "/api/v1/catalog/systems/report",
+        "/api/v1/catalog/settings",
+    ):
+        assert path in paths

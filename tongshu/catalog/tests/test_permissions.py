@@ -311,7 +311,7 @@ ROWS = [
         "post",
         lambda o: reverse("catalog:bind_element"),
         expect(200, anonymous=PAGE_ANON, citizen=403),
-        lambda o: {"item_key": "k1", "items-k1-name": "", "element_id": o.element.pk},
+        lambda o: {"item_key": "k1", "items-k1-name": "", "element_id": o.element.pk, "row_key": "k1"},
     ),
     Row(
         "editor_similar",

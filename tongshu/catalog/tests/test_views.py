@@ -139,10 +139,17 @@ def test_data_element_picker_fills_type_length_and_code_set(personas, client_for
     assert elements[2].identifier in found.content.decode()
     response = client.post(
         reverse("catalog:bind_element"),
-        {"item_key": "abc", "items-abc-name": "", "element_id": elements[2].pk},
+        {
+            "item_key": ["first", "abc"],
+            "items-first-name": "别的",
+            "items-abc-name": "",
+            "element_id": elements[2].pk,
+            "row_key": "abc",
+        },
     )
     html = response.content.decode()
     assert f'value="{elements[2].identifier}"' in html and 'value="C1"' in html and 'value="性别"' in html
+    assert 'id="row-abc"' in html and "别的" not in html
     assert f'<option value="{elements[2].code_set_id}" selected>' in html
 
 
@@ -241,3 +248,16 @@ def test_home_panels(personas, client_for):
     assert 'data-testid="panel-catalog-department"' in html
     menu = client_for(personas.authority).get("/").content.decode()
     assert reverse("catalog:review_queue") in menu
+
+
+def test_return_without_reason_shows_the_error_beside_the_field(personas, client_for):
+    version = create_draft(
+        personas.provider_admin, provider=personas.provider_org, fields=valid_fields(), items=plain_items()
+    )
+    submit(personas.provider_cdo, version)
+    response = client_for(personas.authority).post(
+        reverse("catalog:return", args=[version.pk]), {"reason": " "}
+    )
+    assert response.status_code == 400 and "退回时须说明原因" in response.content.decode()
+    version.refresh_from_db()
+    assert version.state == "submitted"
