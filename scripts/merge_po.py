@@ -26,6 +26,10 @@ def side(path: str, stage: int) -> dict[str, str]:
 
 def main(path: str) -> int:
     translations = {**side(path, 2), **side(path, 3)}
+    # Start from an empty catalogue (the conflicted file cannot be parsed), let makemessages refill the msgids.
+    empty = polib.POFile()
+    empty.metadata = {"Content-Type": "text/plain; charset=UTF-8", "Language": "zh_Hans"}
+    empty.save(path)
     subprocess.run([sys.executable, "scripts/i18n.py"], check=True, capture_output=True)
     catalogue = polib.pofile(path)
     for entry in catalogue:

@@ -266,5 +266,10 @@ LOGGING = {
     },
 }
 
+# --- Catalog exchange (tongshu/catalog/exchange) ------------------------------------------------------------------
+COUNTY_NAME = env("COUNTY_NAME", "华容县")
+COUNTY_DIVISION_CODE = env("COUNTY_DIVISION_CODE", "430623")
+CATALOG_IMPORT_MAX_MB = env_int("CATALOG_IMPORT_MAX_MB", 10)
+
 # The demo accounts' password, shown on the console and the login page in demo mode only.
 DEMO_PASSWORD = env("DEMO_PASSWORD", "Huarong@2026")
