@@ -105,7 +105,12 @@ def list_audit_entries(
     """Newest first. `action` matches a prefix (`login.`), `actor` part of the user name, `object` the object's name,
     id or type; dates are inclusive, in the platform's time zone."""
     filters = services.AuditFilters(
-        action=action, actor=actor, organization=organization, object=object, date_from=date_from, date_to=date_to
+        action=action,
+        actor=actor,
+        organization=organization,
+        object=object,
+        date_from=date_from,
+        date_to=date_to,
     )
     entries = services.audit_entries_for(calling_user(request), filters)
     limit = max(1, min(limit, 500))

@@ -165,7 +165,9 @@ def exclusive_section(*, wait: bool = True) -> Iterator[bool]:
 def pending_rows(limit: int) -> list[dict[str, Any]]:
     """The oldest unsealed rows in id order. A row with a hash but no sequence was tampered with: never re-chained."""
     return list(
-        AuditEntry.objects.filter(seq__isnull=True, entry_hash="").order_by("id").values(*ENTRY_COLUMNS)[:limit]
+        AuditEntry.objects.filter(seq__isnull=True, entry_hash="")
+        .order_by("id")
+        .values(*ENTRY_COLUMNS)[:limit]
     )
 
 

@@ -13,6 +13,7 @@ the last one, at shutdown (`audit.flush`), and by the retention prune to anchor 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -48,10 +49,8 @@ def _generate_key(path: Path) -> None:
         os.fsync(fd)
         os.close(fd)
         os.chmod(temporary, 0o600)
-        try:
-            os.link(temporary, path)  # atomic and fails if the key already exists
-        except FileExistsError:
-            pass
+        with contextlib.suppress(FileExistsError):  # another process won the race: keep its key
+            os.link(temporary, path)  # atomic, and fails if the key already exists
     finally:
         os.unlink(temporary)
 
@@ -106,7 +105,15 @@ def write_checkpoint(seq: int, entry_hash: str, reason: str, now: datetime | Non
     stamp = created_at.isoformat()
     signature = base64.b64encode(key.sign(signed_message(seq, entry_hash, stamp, reason))).decode()
     key_id = fingerprint(key.public_key())
-    line = {"v": 1, "seq": seq, "hash": entry_hash, "time": stamp, "reason": reason, "key": key_id, "sig": signature}
+    line = {
+        "v": 1,
+        "seq": seq,
+        "hash": entry_hash,
+        "time": stamp,
+        "reason": reason,
+        "key": key_id,
+        "sig": signature,
+    }
     _append_line(json.dumps(line, sort_keys=True, separators=(",", ":")))
     return AuditCheckpoint.objects.create(
         seq=seq,
@@ -137,7 +144,9 @@ def checkpoint_if_due(*, reason: str | None = None, now: datetime | None = None)
         if reason is None:
             if last is not None and seq - last.seq >= settings.AUDIT_CHECKPOINT_EVERY:
                 reason = CheckpointReason.COUNT
-            elif last is None or now - last.created_at >= timedelta(seconds=settings.AUDIT_CHECKPOINT_SECONDS):
+            elif last is None or now - last.created_at >= timedelta(
+                seconds=settings.AUDIT_CHECKPOINT_SECONDS
+            ):
                 reason = CheckpointReason.INTERVAL
             else:
                 return None

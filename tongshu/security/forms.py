@@ -15,9 +15,13 @@ from .services import AuditFilters
 class AuditFilterForm(forms.Form):
     action = forms.CharField(label=_("Action"), required=False, max_length=80)
     actor = forms.CharField(label=_("Actor"), required=False, max_length=150)
-    organization = forms.TypedChoiceField(label=_("Organization"), required=False, coerce=int, empty_value=None)
+    organization = forms.TypedChoiceField(
+        label=_("Organization"), required=False, coerce=int, empty_value=None
+    )
     object = forms.CharField(label=_("Object"), required=False, max_length=200)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

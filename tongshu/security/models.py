@@ -93,10 +93,6 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action}"
 
-    @property
-    def is_sealed(self) -> bool:
-        return self.seq is not None
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AuditLogIsAppendOnly("audit entries cannot be changed once written")
@@ -106,6 +102,10 @@ class AuditEntry(models.Model):
         if not _prune_in_progress.get():
             raise AuditLogIsAppendOnly("audit entries are deleted only by the retention prune")
         return super().delete(*args, **kwargs)
+
+    @property
+    def is_sealed(self) -> bool:
+        return self.seq is not None
 
 
 class CheckpointReason(models.TextChoices):

@@ -60,13 +60,17 @@ def _delete_through(seq: int) -> int:
         anchor = AuditEntry.objects.filter(seq=seq).values_list("entry_hash", flat=True).get()
         write_checkpoint(seq, anchor, CheckpointReason.PRUNE)
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:  # lets the database trigger (migration 0003) allow this delete
+            with (
+                connection.cursor() as cursor
+            ):  # lets the database trigger (migration 0003) allow this delete
                 cursor.execute("SELECT set_config('tongshu.audit_prune', 'on', true)")
         deleted, _ = AuditEntry.objects.filter(seq__lte=seq).delete()
     return deleted
 
 
-def prune_expired(*, now: datetime | None = None, actor_name: str = "system", dry_run: bool = False) -> PruneResult:
+def prune_expired(
+    *, now: datetime | None = None, actor_name: str = "system", dry_run: bool = False
+) -> PruneResult:
     """Delete sealed entries older than the retention period (at least 180 days) and record that it did.
 
     网络安全法 第二十一条. Run by `manage.py audit_prune`; there is no other way to delete an entry. Refuses (Conflict)

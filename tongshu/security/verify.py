@@ -99,7 +99,9 @@ def _check_checkpoint_file(walk: _Walk) -> list[FileCheckpoint]:
     for seq, signature in AuditCheckpoint.objects.order_by("seq").values_list("seq", "signature").iterator():
         if signature not in signatures:
             walk.report(
-                "checkpoint_missing", f"数据库记载的第 {seq} 号检查点不在检查点文件中（文件被删改或替换）", seq=seq
+                "checkpoint_missing",
+                f"数据库记载的第 {seq} 号检查点不在检查点文件中（文件被删改或替换）",
+                seq=seq,
             )
     if valid:
         walk.result.last_checkpoint = max(valid, key=lambda c: (c.seq, c.line))
@@ -121,7 +123,9 @@ def _sealed_rows() -> Any:
         after = rows[-1]["seq"]
 
 
-def _check_entry(walk: _Walk, row: dict[str, Any], expected: int, prev: str, signed: dict[int, set[str]]) -> None:
+def _check_entry(
+    walk: _Walk, row: dict[str, Any], expected: int, prev: str, signed: dict[int, set[str]]
+) -> None:
     seq, entry_id = row["seq"], row["id"]
     if seq != expected:
         last = f"第 {expected} 号" if seq - 1 == expected else f"第 {expected}–{seq - 1} 号"
@@ -151,9 +155,10 @@ def verify_chain() -> VerificationResult:
     for row in _sealed_rows():
         if result.first_seq is None:
             result.first_seq = row["seq"]
-            if row["seq"] > 1 and row["seq"] - 1 in prune_anchors:
-                # The entries before were removed by the retention prune, which signed this anchor first.
-                expected, prev = row["seq"], prune_anchors[row["seq"] - 1]
+            # Entries the retention prune removed end at a signed anchor; the chain resumes right after it.
+            anchor = max((seq for seq in prune_anchors if seq < row["seq"]), default=None)
+            if anchor is not None:
+                expected, prev = anchor + 1, prune_anchors[anchor]
         _check_entry(walk, row, expected, prev, signed)
         result.checked += 1
         expected, prev = row["seq"] + 1, row["entry_hash"]
@@ -167,7 +172,9 @@ def verify_chain() -> VerificationResult:
         walk.report(
             "truncated", f"最新的记录被删除：{when}签名的检查点已到第 {newest.seq} 号，{holds}", seq=head + 1
         )
-    for entry_id in AuditEntry.objects.filter(seq__isnull=True).exclude(entry_hash="").values_list("id", flat=True):
+    for entry_id in (
+        AuditEntry.objects.filter(seq__isnull=True).exclude(entry_hash="").values_list("id", flat=True)
+    ):
         walk.report("unchained", "记录带有哈希却没有序号（被移出哈希链）", entry_id=entry_id)
     result.duration_ms = int((time.monotonic() - started) * 1000)
     return result

@@ -17,7 +17,8 @@ TABLE = AuditEntry._meta.db_table
 
 def append(count: int, action: str = "test.event", **fields: Any) -> list[AuditEntry]:
     return [
-        record(f"{action}", details={"n": i, "text": "测试"}, actor_name=f"user{i}", **fields) for i in range(count)
+        record(f"{action}", details={"n": i, "text": "测试"}, actor_name=f"user{i}", **fields)
+        for i in range(count)
     ]
 
 

@@ -145,7 +145,12 @@ def test_checkpoints_every_n_entries_every_interval_and_at_shutdown(settings):
         (18, CheckpointReason.SHUTDOWN),
     ]
     found, lines = read_checkpoint_file()
-    assert found and [(line.seq, line.is_valid) for line in lines] == [(3, True), (7, True), (17, True), (18, True)]
+    assert found and [(line.seq, line.is_valid) for line in lines] == [
+        (3, True),
+        (7, True),
+        (17, True),
+        (18, True),
+    ]
     assert verify_chain().is_intact
 
 

@@ -16,7 +16,9 @@ class Command(BaseCommand):
     help = "Verify the tamper-evident audit log; exit status 1 if it has been tampered with."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--all", action="store_true", help="List every problem found, not only the first.")
+        parser.add_argument(
+            "--all", action="store_true", help="List every problem found, not only the first."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         result, _ = run_verification("manage.py audit_verify")
@@ -24,7 +26,9 @@ class Command(BaseCommand):
         if result.is_intact:
             self.stdout.write(self.style.SUCCESS(f"审计日志{result.summary()}"))
             if checkpoint is not None and checkpoint.created_at is not None:
-                self.stdout.write(f"最新签名检查点：第 {checkpoint.seq} 号，{checkpoint.created_at.isoformat()}")
+                self.stdout.write(
+                    f"最新签名检查点：第 {checkpoint.seq} 号，{checkpoint.created_at.isoformat()}"
+                )
             elif not result.checkpoint_file_found:
                 self.stdout.write("检查点文件尚不存在（还没有签名检查点）")
             return
