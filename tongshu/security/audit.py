@@ -10,7 +10,6 @@ docs/architecture.md ("Audit log").
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 from typing import Any
@@ -27,8 +26,8 @@ logger = logging.getLogger(__name__)
 # Entries a process appends before it asks for a seal itself (after its transaction commits, without waiting if
 # another process is already sealing). Per process, so the hot path costs one counter increment, not a query.
 SEAL_AFTER = 500
-_appended = itertools.count(1)
-_trigger_lock = threading.Lock()
+_counter_lock = threading.Lock()
+_appended = 0
 _last_trigger = 0
 
 
@@ -41,8 +40,15 @@ def record(
     details: dict[str, Any] | None = None,
     request: HttpRequest | None = None,
     actor_name: str = "",
+    buffered: bool = False,
+    wait: bool = False,
 ) -> AuditEntry:
-    """Append one audit entry. `action` is a dotted code such as ``login.failed`` or ``role.granted``."""
+    """Append one audit entry. `action` is a dotted code such as ``login.failed`` or ``role.granted``.
+
+    By default the entry is inserted now, in the caller's transaction, so it commits or rolls back with the change it
+    records. `buffered=True` is for high-volume read-only events (data-service calls): the entry is written with others
+    in a batch by a background writer (`wait=True`: the call returns once that batch has committed); see `buffer`.
+    """
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
@@ -64,20 +70,24 @@ def record(
         entry.object_type = target._meta.label_lower
         entry.object_id = str(target.pk or "")
         entry.object_repr = str(target)[:200]
+    if buffered:
+        from .buffer import buffer
+
+        buffer.add(entry, wait=wait)
+        return entry
     entry.save(force_insert=True)
-    _count_append()
+    count_appends(1)
     return entry
 
 
-def _count_append() -> None:
-    global _last_trigger
-    appended = next(_appended)
-    if appended - _last_trigger < SEAL_AFTER:
-        return
-    with _trigger_lock:
-        if appended - _last_trigger < SEAL_AFTER:
+def count_appends(count: int) -> None:
+    """Count entries this process wrote; past `SEAL_AFTER` since the last trigger, seal after commit."""
+    global _appended, _last_trigger
+    with _counter_lock:  # guards two integers for a few instructions; never held across I/O
+        _appended += count
+        if _appended - _last_trigger < SEAL_AFTER:
             return
-        _last_trigger = appended
+        _last_trigger = _appended
     # After commit: sealing inside the caller's transaction would hold the chain lock until that transaction ends.
     transaction.on_commit(_seal_without_waiting)
 
@@ -92,14 +102,17 @@ def _seal_without_waiting() -> None:
 
 
 def flush(reason: str = CheckpointReason.SHUTDOWN) -> int:
-    """Seal everything pending and sign a checkpoint of the head (at shutdown, so no tail is left unsigned).
+    """Write buffered entries, seal everything pending and sign a checkpoint of the head (at shutdown, so no tail is
+    left unsigned).
 
     Returns how many entries were sealed. Never raises: it runs while a process is stopping.
     """
+    from .buffer import buffer
     from .chain import seal_pending
     from .checkpoints import checkpoint_if_due
 
     try:
+        buffer.flush()
         sealed = seal_pending(checkpoint=False)
         checkpoint_if_due(reason=reason)
         return sealed

@@ -172,11 +172,26 @@ def pending_rows(limit: int) -> list[dict[str, Any]]:
 
 
 def _write_seals(seals: Sequence[tuple[int, str, str, str, int]]) -> None:
+    """One batched UPDATE of the chain fields. "seq IS NULL" keeps the sealer from ever touching a sealed row."""
     table = connection.ops.quote_name(AuditEntry._meta.db_table)
-    # The sealer is the only writer of chain fields; "seq IS NULL" keeps it from ever touching a sealed row.
-    sql = f"UPDATE {table} SET seq = %s, algorithm = %s, prev_hash = %s, entry_hash = %s WHERE id = %s AND seq IS NULL"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.executemany(sql, seals)
+        if connection.vendor == "postgresql":
+            # One statement for the whole batch: the rows' new values arrive as five arrays.
+            seqs, algorithms, prevs, digests, ids = (list(column) for column in zip(*seals, strict=True))
+            cursor.execute(
+                f"UPDATE {table} AS entry SET seq = batch.seq, algorithm = batch.algorithm, "  # noqa: S608
+                "prev_hash = batch.prev_hash, entry_hash = batch.entry_hash "
+                "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[]) "
+                "AS batch(seq, algorithm, prev_hash, entry_hash, id) "
+                "WHERE entry.id = batch.id AND entry.seq IS NULL",
+                [seqs, algorithms, prevs, digests, ids],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET seq = %s, algorithm = %s, prev_hash = %s, entry_hash = %s "  # noqa: S608
+                "WHERE id = %s AND seq IS NULL",
+                seals,
+            )
 
 
 def seal_rows(rows: Iterable[dict[str, Any]], head: tuple[int, str], algorithm: str) -> tuple[int, str]:
