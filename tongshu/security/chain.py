@@ -123,8 +123,8 @@ def chain_head() -> tuple[int, str]:
     After a retention prune removed every entry, the chain continues from the prune checkpoint.
     """
     head = AuditEntry.objects.sealed().order_by("-seq").values_list("seq", "entry_hash").first()
-    if head is not None:
-        return int(head[0]), str(head[1])
+    if head is not None and head[0] is not None:
+        return head[0], head[1]
     from .models import AuditCheckpoint, CheckpointReason
 
     anchor = (

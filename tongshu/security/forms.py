@@ -27,8 +27,15 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         organizations = Organization.objects.order_by("kind", "code").values_list("pk", "name")
-        self.fields["organization"].choices = [("", _("All organizations")), *organizations]
+        organization = self.fields["organization"]
+        assert isinstance(organization, forms.TypedChoiceField)
+        organization.choices = [("", _("All organizations")), *organizations]
         self.fields["action"].widget.attrs["placeholder"] = _("e.g. login.")
+        # Six filters and the buttons fit one row at 1366 px.
+        for name, width in (("action", 120), ("actor", 120), ("organization", 200), ("object", 130)):
+            self.fields[name].widget.attrs["style"] = f"min-width: 0; width: {width}px"
+        for name in ("date_from", "date_to"):
+            self.fields[name].widget.attrs["style"] = "min-width: 0; width: 140px"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -8,6 +8,7 @@ prune (`tongshu.security.retention`). On PostgreSQL database triggers enforce th
 from __future__ import annotations
 
 import contextvars
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -106,6 +107,10 @@ class AuditEntry(models.Model):
     @property
     def is_sealed(self) -> bool:
         return self.seq is not None
+
+    @property
+    def details_text(self) -> str:
+        return json.dumps(self.details, ensure_ascii=False, sort_keys=True) if self.details else ""
 
 
 class CheckpointReason(models.TextChoices):

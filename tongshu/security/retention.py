@@ -89,7 +89,8 @@ def prune_expired(
         return PruneResult(cutoff, days, 0, None)
     if dry_run:
         return PruneResult(cutoff, days, AuditEntry.objects.filter(seq__lte=through).count(), through)
-    deleted, batch_end = 0, AuditEntry.objects.sealed().order_by("seq").values_list("seq", flat=True)[0] - 1
+    lowest = AuditEntry.objects.sealed().order_by("seq").values_list("seq", flat=True).first() or through
+    deleted, batch_end = 0, lowest - 1
     while batch_end < through:
         batch_end = min(batch_end + PRUNE_BATCH, through)
         deleted += _delete_through(batch_end)

@@ -89,7 +89,10 @@ def _check_checkpoint_file(walk: _Walk) -> list[FileCheckpoint]:
         if checkpoint.is_valid:
             valid.append(checkpoint)
             continue
-        reason = "无法解析" if checkpoint.problem == "unreadable" else "签名无效（被篡改或伪造）"
+        reason = {
+            "unreadable": "无法解析",
+            "unknown_key": "由未知密钥签名（签名密钥被更换，或检查点是伪造的）",
+        }.get(checkpoint.problem, "签名无效（被篡改或伪造）")
         walk.report(
             "checkpoint_forged",
             f"检查点文件第 {checkpoint.line} 行{reason}",

@@ -27,7 +27,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         return error_page(request, exc)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
-    template = "security/audit_log.html#entries" if request.htmx else "security/audit_log.html"
+    is_htmx = bool(getattr(request, "htmx", False))  # django-htmx's middleware sets it
+    template = "security/audit_log.html#entries" if is_htmx else "security/audit_log.html"
     return render(request, template, {"form": form, "page": page, "status": status})
 
 

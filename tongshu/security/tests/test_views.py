@@ -160,7 +160,7 @@ def test_a_broken_chain_shows_on_the_page_and_alerts_every_auditor(personas, cli
     client = client_for(personas.auditor)
     html = client.post("/security/audit/verify/", follow=True).content.decode()
     assert "已被破坏" in html and "第 3 号记录" in html
-    assert "在第 3 号记录处被破坏" in client.get("/security/audit/").content.decode()
+    assert "第 3 号被破坏" in client.get("/security/audit/").content.decode()
     assert Message.objects.filter(recipient=personas.auditor, topic="security.audit_chain_broken").exists()
     assert not Message.objects.filter(topic="security.audit_chain_broken").exclude(recipient=personas.auditor)
 

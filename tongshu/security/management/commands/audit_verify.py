@@ -28,7 +28,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"审计日志{result.summary()}"))
             if checkpoint is not None and checkpoint.created_at is not None:
                 self.stdout.write(
-                    f"最新签名检查点：第 {checkpoint.seq} 号，{checkpoint.created_at.isoformat()}"
+                    f"最新签名检查点：第 {checkpoint.seq} 号，{localtime(checkpoint.created_at):%Y-%m-%d %H:%M:%S}"
                 )
             elif not result.checkpoint_file_found:
                 self.stdout.write("检查点文件尚不存在（还没有签名检查点）")
