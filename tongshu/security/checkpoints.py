@@ -136,21 +136,28 @@ def checkpoint_if_due(*, reason: str | None = None, now: datetime | None = None)
     `reason` (shutdown, on demand) is given. Serialized with the sealer, so checkpoints are in chain order.
     """
     now = now or timezone.now()
+    if _due_reason(reason, now) is None:  # the usual answer, found without taking the lock
+        return None
     with exclusive_section():
-        seq, entry_hash = chain_head()
-        last = latest_checkpoint()
-        if seq == 0 or (last is not None and last.seq >= seq):
+        due = _due_reason(reason, now)
+        if due is None:
             return None
-        if reason is None:
-            if last is not None and seq - last.seq >= settings.AUDIT_CHECKPOINT_EVERY:
-                reason = CheckpointReason.COUNT
-            elif last is None or now - last.created_at >= timedelta(
-                seconds=settings.AUDIT_CHECKPOINT_SECONDS
-            ):
-                reason = CheckpointReason.INTERVAL
-            else:
-                return None
-        return write_checkpoint(seq, entry_hash, reason, now)
+        seq, entry_hash = chain_head()
+        return write_checkpoint(seq, entry_hash, due, now)
+
+
+def _due_reason(reason: str | None, now: datetime) -> str | None:
+    seq, _ = chain_head()
+    last = latest_checkpoint()
+    if seq == 0 or (last is not None and last.seq >= seq):
+        return None
+    if reason is not None:
+        return reason
+    if last is not None and seq - last.seq >= settings.AUDIT_CHECKPOINT_EVERY:
+        return CheckpointReason.COUNT
+    if last is None or now - last.created_at >= timedelta(seconds=settings.AUDIT_CHECKPOINT_SECONDS):
+        return CheckpointReason.INTERVAL
+    return None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from tongshu.accounts.roles import Role
@@ -70,7 +70,7 @@ def audit_entries_for(user: Any, filters: AuditFilters) -> QuerySet[AuditEntry]:
     """The log, newest first, for the auditor. Pending entries are sealed first so the page shows their place."""
     _require_auditor(user)
     seal_pending(wait=False)
-    return filtered_entries(filters).order_by("-seq", "-id")
+    return filtered_entries(filters).order_by(F("seq").desc(nulls_first=True), "-id")
 
 
 def audit_entry_for(user: Any, entry_id: int) -> AuditEntry:
