@@ -23,6 +23,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -31,8 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+WORK_DIR = Path(tempfile.mkdtemp(prefix="tongshu-bench-audit-"))  # removed at the end
 if not os.environ.get("TONGSHU_DATABASE_URL"):
-    os.environ["TONGSHU_VAR_DIR"] = tempfile.mkdtemp(prefix="tongshu-bench-audit-")
+    os.environ["TONGSHU_VAR_DIR"] = str(WORK_DIR)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tongshu.settings")
 os.environ.setdefault("TONGSHU_LOG_LEVEL", "WARNING")
 
@@ -146,7 +148,9 @@ def main() -> None:
     options = parser.parse_args()
     n, p = options.entries, options.processes
     call_command("migrate", verbosity=0)
-    with override_settings(AUDIT_CHECKPOINT_FILE=Path(tempfile.mkdtemp()) / "checkpoints.log"):
+    with override_settings(
+        AUDIT_CHECKPOINT_FILE=WORK_DIR / "checkpoints.log", AUDIT_SIGNING_KEY=WORK_DIR / "keys" / "audit.pem"
+    ):
         metrics: dict[str, float | int | str] = {"entries": n, "processes": p, "database": connection.vendor}
 
         seconds = _run(_append, [(w, n // p, False) for w in range(p)])
@@ -206,4 +210,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        shutil.rmtree(WORK_DIR, ignore_errors=True)
