@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from axes.models import AccessFailureLog
 from django.urls import reverse
 from django.utils import timezone
@@ -117,12 +118,11 @@ def test_authority_sees_departments_and_their_cdo(personas, client_for):
 
 def test_inspector_sees_failures_and_lockouts_of_the_week(personas, client_for):
     record("login.failed", actor_name="zhangsan")
-    entry = record("login.failed", actor_name="zhangsan")
-    entry.created_at = timezone.now() - timedelta(days=3)
-    entry.save()
-    old = record("login.failed", actor_name="lisi")
-    old.created_at = timezone.now() - timedelta(days=9)
-    old.save()
+    # The audit log is append-only: entries of other days are written on those days.
+    with time_machine.travel(timezone.now() - timedelta(days=3)):
+        record("login.failed", actor_name="zhangsan")
+    with time_machine.travel(timezone.now() - timedelta(days=9)):
+        record("login.failed", actor_name="lisi")
     record("login.locked_out", actor_name="zhangsan")
     panel = panels(client_for(personas.inspector))["accounts.inspector"]
     assert panel["failures"] == 2 and panel["lockouts"] == 1
