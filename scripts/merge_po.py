@@ -28,7 +28,11 @@ def main(path: str) -> int:
     translations = {**side(path, 2), **side(path, 3)}
     # Start from an empty catalogue (the conflicted file cannot be parsed), let makemessages refill the msgids.
     empty = polib.POFile()
-    empty.metadata = {"Content-Type": "text/plain; charset=UTF-8", "Language": "zh_Hans"}
+    empty.metadata = {
+        "Content-Type": "text/plain; charset=UTF-8",
+        "Language": "zh_Hans",
+        "Plural-Forms": "nplurals=1; plural=0;",
+    }
     empty.save(path)
     subprocess.run([sys.executable, "scripts/i18n.py"], check=True, capture_output=True)
     catalogue = polib.pofile(path)

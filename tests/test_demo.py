@@ -89,3 +89,21 @@ def test_demo_mode_prints_the_accounts_and_password(settings):
     for username in DEMO_USERNAMES:
         assert username in out
     assert settings.DEMO_PASSWORD not in load(False, settings)
+
+
+def test_demo_catalog_is_published_coded_and_searchable(settings, django_capture_on_commit_callbacks):
+    from tongshu.catalog.models import Resource
+    from tongshu.catalog.search.engine import SearchQuery
+    from tongshu.catalog.search.services import search
+
+    with django_capture_on_commit_callbacks(execute=True):  # publication indexes after the commit
+        load(False, settings)
+    published = Resource.objects.filter(published_version__isnull=False)
+    assert published.count() >= 25
+    assert all(code and "/" in code for code in published.values_list("code", flat=True))
+    assert published.values("provider").distinct().count() >= 15
+    operator = User.objects.get(username="operator")
+    found = search(operator, SearchQuery(q="低保"))
+    assert found.count >= 1
+    load(False, settings)
+    assert Resource.objects.count() == published.count()  # loading again publishes nothing new

@@ -26,3 +26,9 @@ def test_catalogue_is_complete_and_compiled(path: Path) -> None:
 def test_pages_render_in_chinese(client) -> None:
     response = client.get("/accounts/login/")
     assert "华容县政务信息资源管理平台" in response.content.decode()
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=lambda p: p.parts[-5])
+def test_catalogue_declares_chinese_plural_forms(path: Path) -> None:
+    # Without it gettext assumes two plural forms and a count of 0 or 2+ falls back to English.
+    assert polib.pofile(str(path)).metadata.get("Plural-Forms") == "nplurals=1; plural=0;"

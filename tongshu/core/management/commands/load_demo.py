@@ -1,4 +1,4 @@
-"""Load the 华容县 demo (idempotent): organizations and one account per role."""
+"""Load the 华容县 demo (idempotent): organizations, one account per role, standards and a published catalog."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from tongshu.demo import organizations
+from tongshu.demo import catalog, organizations
 from tongshu.standards.loading import load_standards
 
 
@@ -18,7 +18,10 @@ class Command(BaseCommand):
         orgs = organizations.load_organizations()
         load_standards()  # after the organizations: the category tree's department branch is built from them
         organizations.load_accounts(orgs)
-        self.stdout.write(self.style.SUCCESS(f"华容县演示数据已就绪：{len(orgs)} 个机构。"))
+        published = catalog.load_catalog()  # drafted by each department's CDO, published by the authority
+        self.stdout.write(
+            self.style.SUCCESS(f"华容县演示数据已就绪：{len(orgs)} 个机构，新发布目录 {published} 条。")
+        )
         if settings.DEMO_MODE:
             self.stdout.write(f"演示账号（密码均为 {settings.DEMO_PASSWORD}）：")
             for username, full_name, _org, role in organizations.DEMO_ACCOUNTS:
