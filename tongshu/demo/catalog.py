@@ -450,7 +450,7 @@ def _item(spec: Any, elements: dict[str, DataElement], key: str) -> dict[str, An
     else:
         name, data_type, length = spec
         item = {"name": name, "data_type": data_type, "length": length, "is_key": name == key}
-        sensitive = "身份证" in name or "姓名" in name or "权利人" == name
+        sensitive = "身份证" in name or "姓名" in name or name == "权利人"
     item["is_queryable"] = item["is_key"]
     item["is_required"] = item["is_key"]
     item["is_sensitive"] = sensitive
