@@ -158,6 +158,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "error": error,
         "q": query.q if error is None else request.GET.get("q", ""),
     }
-    partial = request.htmx and request.htmx.target == "search-panel"
+    htmx: Any = getattr(request, "htmx", None)
+    partial = bool(htmx) and htmx.target == "search-panel"
     template = "catalog/search.html#search-panel" if partial else "catalog/search.html"
     return render(request, template, context, status=status)
