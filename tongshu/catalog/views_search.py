@@ -89,8 +89,11 @@ def _context(results: SearchResults) -> dict[str, Any]:
     facets, chips = [], []
     for facet in FACETS:
         values = []
+        listed = [value.value for value in results.facets.get(facet, [])]
         for value in results.facets.get(facet, []):
             entry = {"value": value, "url": _toggled(query, facet, value.value)}
+            if facet == "category":  # a subcategory listed under its parent is indented
+                entry["indent"] = any(value.value.startswith(o) and value.value != o for o in listed)
             values.append(entry)
             if value.selected:
                 chips.append({"title": FACET_TITLES[facet], "label": value.label, "url": entry["url"]})
