@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tongshu.accounts.roles import Role
@@ -45,14 +47,14 @@ def test_search_filter_and_remove_a_chip(live_server):
         page.press("[data-testid=search-input]", "Enter")
         expect(page.get_by_test_id("result-count")).to_contain_text("2")
         expect(page.locator(".result-name mark").first).to_have_text("人口")
-        assert "q=" in page.url
+        expect(page).to_have_url(re.compile(r"q=%E4%BA%BA%E5%8F%A3"))  # 人口
 
         page.click("[data-facet=share_type] a:has-text('有条件共享')")
         expect(page.get_by_test_id("result-count")).to_contain_text("1")
         expect(page.get_by_test_id("results")).to_contain_text("华容县户籍人口基本信息")
-        assert "share_type=conditional" in page.url
+        expect(page).to_have_url(re.compile(r"share_type=conditional"))
 
         page.click("[data-testid=active-filters] a:has-text('共享类型')")
         expect(page.get_by_test_id("result-count")).to_contain_text("2")
-        assert "share_type" not in page.url
+        expect(page).not_to_have_url(re.compile(r"share_type"))
         browser.close()
