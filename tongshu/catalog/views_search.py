@@ -89,8 +89,11 @@ def _context(results: SearchResults) -> dict[str, Any]:
     facets, chips = [], []
     for facet in FACETS:
         values = []
+        listed = [value.value for value in results.facets.get(facet, [])]
         for value in results.facets.get(facet, []):
             entry = {"value": value, "url": _toggled(query, facet, value.value)}
+            if facet == "category":  # a subcategory listed under its parent is indented
+                entry["indent"] = any(value.value.startswith(o) and value.value != o for o in listed)
             values.append(entry)
             if value.selected:
                 chips.append({"title": FACET_TITLES[facet], "label": value.label, "url": entry["url"]})
@@ -158,6 +161,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "error": error,
         "q": query.q if error is None else request.GET.get("q", ""),
     }
-    partial = request.htmx and request.htmx.target == "search-panel"
+    htmx: Any = getattr(request, "htmx", None)
+    partial = bool(htmx) and htmx.target == "search-panel"
     template = "catalog/search.html#search-panel" if partial else "catalog/search.html"
     return render(request, template, context, status=status)

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connection, models
 
 from tongshu.catalog.search_models import SearchDocument, SearchPosting
 
@@ -21,11 +21,13 @@ from .text import ALL_FIELDS, FIELD_BITS, FIELD_WEIGHTS, MASK_SCORES, NAME_START
 
 # Counting a token's postings stops here: past it, the order between common tokens hardly matters.
 FREQUENCY_CAP = 2000
-# At most this many tokens are joined; the others are checked by the substring test.
-MAX_JOINED_TOKENS = 6
+# Tokens joined beyond the exact terms' own: the rarest few. Each join costs an index probe per candidate, and past
+# the first few common tokens of a phrase (公民 民身 身份 份号 号码) hardly any candidate drops out; the substring test
+# checks the rest exactly.
+JOINED_TOKENS = 3
 
 
-def _quoted(model: type) -> str:
+def _quoted(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
@@ -74,7 +76,9 @@ def match_terms(terms: list[str]) -> dict[int, list[int]]:
     frequencies = token_frequencies(tokens)
     if min(frequencies.values()) == 0:
         return {}
-    joined = sorted(tokens, key=lambda token: frequencies[token])[:MAX_JOINED_TOKENS]
+    by_rarity = sorted(tokens, key=lambda token: frequencies[token])
+    needed = {term for term in terms if is_exact(term)}  # an exact term is known by its token's mask alone
+    joined = [token for token in by_rarity if token in needed or by_rarity.index(token) < JOINED_TOKENS]
     alias = {token: f"p{i}" for i, token in enumerate(joined)}
 
     columns, column_params, exact = [], [], []

@@ -3,7 +3,7 @@
 Candidates come from the search postings (resources sharing name or item-name bigrams) and from info items bound to
 the same data elements; each is scored on three signals, each in [0, 1]:
 
-- name: Dice coefficient of the two names' character bigrams (华容县户籍人口信息 vs 户籍人口基本信息 → 0.67);
+- name: Dice coefficient of the two names' character bigrams (华容县户籍人口信息 vs 户籍人口基本信息 → 0.53);
 - items: share of the draft's info items whose normalized name the candidate also has;
 - elements: share of the draft's bound data elements the candidate's items also bind.
 

@@ -262,3 +262,15 @@ def test_normalization_and_tokens():
     assert query_terms("101/0001") == ["101 0001"]
     assert term_tokens("户籍人口") == ["户籍", "籍人", "人口"]
     assert term_tokens("gb") == ["gb"]
+
+
+def test_renaming_a_provider_or_category_reaches_the_index(catalog, personas):
+    police = personas.provider_org
+    police.name, police.short_name = "华容县公安局（新）", "县公安局"
+    police.save()
+    assert SearchDocument.objects.get(pk=catalog["household"].pk).provider_name == "华容县公安局（新）"
+    assert {v.label for v in find().facets["provider"]} >= {"县公安局"}
+    category = catalog["household"].category
+    category.name = "人口信息"
+    category.save()
+    assert "人口信息" in {v.label for v in find().facets["category"]}
