@@ -83,7 +83,7 @@ class SearchParams(Schema):
 
 @router.get("", response=SearchOut, summary="检索信息资源目录")
 def search_catalog(request: HttpRequest, params: Query[SearchParams]) -> dict[str, Any]:
-    actor = calling_key(request) or request.auth
+    actor = calling_key(request) or getattr(request, "auth", None)
     results = search(actor, parse_query(request.GET))
     return {
         "count": results.count,

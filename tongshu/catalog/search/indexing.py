@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from django.db import connection, transaction
 
@@ -141,9 +140,11 @@ def rebuild_index() -> dict[str, int]:
             )
             for version_id, name in items:
                 names.setdefault(version_id, []).append(name)
-            batch = [
-                build_document(r, r.published_version, names.get(r.published_version_id, [])) for r in chunk
-            ]
+            batch = []
+            for resource in chunk:
+                version = resource.published_version
+                assert version is not None  # _published_chunks selects published resources only
+                batch.append(build_document(resource, version, names.get(version.pk, [])))
             SearchDocument.objects.bulk_create(batch, batch_size=500)
             rows = [
                 (token, doc.resource_id, mask)
@@ -186,7 +187,7 @@ def _delete_all() -> None:
         cursor.execute(f"DELETE FROM {SearchDocument._meta.db_table}")  # noqa: S608
 
 
-def _insert_postings(rows: list[tuple[str, Any]]) -> None:
+def _insert_postings(rows: list[tuple[str, int, int]]) -> None:
     """Postings by the hundred thousand: COPY on PostgreSQL, one prepared statement on SQLite."""
     table = SearchPosting._meta.db_table
     with connection.cursor() as cursor:

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connection, models
 
 from tongshu.catalog.search_models import SearchDocument, SearchPosting
 
@@ -25,7 +25,7 @@ FREQUENCY_CAP = 2000
 MAX_JOINED_TOKENS = 6
 
 
-def _quoted(model: type) -> str:
+def _quoted(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
