@@ -164,7 +164,8 @@ def get_resource(request: HttpRequest, resource_id: int) -> dict[str, Any]:
     actor = calling_user(request)
     resource = _resource(actor, resource_id)
     row = _resource_row(resource)
-    row["published"] = _with_items(resource.published_version) if resource.published_version_id else None
+    published = resource.published_version
+    row["published"] = _with_items(published) if published is not None else None
     row["versions"] = list(
         permissions.versions_visible_to(actor).filter(resource=resource).order_by("-number")
     )
@@ -233,6 +234,7 @@ def update_version(request: HttpRequest, version_id: int, payload: DraftPatch) -
 def version_diff(request: HttpRequest, version_id: int, against: int | None = None) -> dict[str, Any]:
     actor = calling_user(request)
     version = _version(actor, version_id)
+    old: ResourceVersion | None
     if against is not None:
         old = _version(actor, against)
         if old.resource_id != version.resource_id:

@@ -99,7 +99,7 @@ class ItemOut(Schema):
 
     @staticmethod
     def resolve_data_element_identifier(obj: InfoItem) -> str | None:
-        return obj.data_element.identifier if obj.data_element_id else None
+        return obj.data_element.identifier if obj.data_element is not None else None
 
 
 class VersionSummaryOut(Schema):

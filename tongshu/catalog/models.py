@@ -8,7 +8,8 @@ data plane can follow renames and retirements without losing rows.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Self
 
 from django.conf import settings
 from django.db import models
@@ -115,6 +116,9 @@ class ResourceVersion(models.Model):
     review_comment = models.TextField(_("review comment"), blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
 
+    # The state as loaded from the database (set in from_db; None for an unsaved instance): what save/delete guard.
+    _stored_state: str | None = None
+
     class Meta:
         verbose_name = _("Resource version")
         verbose_name_plural = _("Resource versions")
@@ -128,7 +132,7 @@ class ResourceVersion(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         """A published (or superseded) version never changes; the one exception is the catalog service marking a
         published version superseded when its successor is published (`save(update_fields=["state"])`)."""
-        stored = getattr(self, "_stored_state", None)
+        stored = self._stored_state
         if stored in FROZEN_STATES and self.pk is not None:
             superseding = (
                 stored == VersionState.PUBLISHED
@@ -140,13 +144,16 @@ class ResourceVersion(models.Model):
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
-        if getattr(self, "_stored_state", None) in FROZEN_STATES:
+        if self._stored_state in FROZEN_STATES:
             raise Conflict("已发布的版本不可删除", code="published_immutable")
         return super().delete(*args, **kwargs)
 
     @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> ResourceVersion:
-        instance = super().from_db(db, field_names, values)
+    def from_db(
+        cls, db: str | None, field_names: Collection[str], values: Collection[Any], **kwargs: Any
+    ) -> Self:
+        # **kwargs passes on what newer Django versions add (the stubs already have Django 6's `fetch_mode`).
+        instance = super().from_db(db, field_names, values, **kwargs)
         instance._stored_state = instance.__dict__.get("state")
         return instance
 

@@ -261,6 +261,7 @@ class _Checker(ItemChecks):
         value = self.fields["category"]
         if value in (None, ""):
             return
+        category: ResourceCategory | None
         if isinstance(value, ResourceCategory):
             category = value
         elif isinstance(value, int):

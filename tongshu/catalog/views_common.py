@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from tongshu.core.errors import DomainError, NotFound
 from tongshu.core.views import error_page
@@ -50,7 +51,7 @@ def visible_version(user: Any, version_id: int) -> ResourceVersion:
 def page(view: Any) -> Any:
     """Turn PageError and domain errors raised by a view into the error page."""
 
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except PageError as exc:
@@ -61,7 +62,7 @@ def page(view: Any) -> Any:
     return wrapper
 
 
-def add_form_errors(form: forms.Form, details: list[dict[str, Any]]) -> None:
+def add_form_errors(form: forms.BaseForm, details: list[dict[str, Any]]) -> None:
     for detail in details:
         field = detail.get("field", "")
         if detail.get("item_index") is None and field in form.fields:

@@ -8,12 +8,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from tongshu.core.errors import DomainError, PermissionDenied, ValidationFailed
+from tongshu.core.http import AuthenticatedHttpRequest
 from tongshu.standards.levels import SecurityLevel
 from tongshu.standards.models import DataElement, DataType
 
@@ -44,13 +45,13 @@ def _grid_context(rows: list[dict[str, Any]], version_id: Any = None) -> dict[st
     }
 
 
-def _render(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
+def _render(request: AuthenticatedHttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
     version = context["version"]
     context.update(_grid_context(context["rows"], version.pk if version else None))
     return render(request, TEMPLATE, context, status=status)
 
 
-def _editable(request: HttpRequest, version: ResourceVersion) -> None:
+def _editable(request: AuthenticatedHttpRequest, version: ResourceVersion) -> None:
     if not permissions.can_edit_version(request.user, version):
         if version.is_frozen:
             raise PageError(
@@ -61,7 +62,7 @@ def _editable(request: HttpRequest, version: ResourceVersion) -> None:
 
 @login_required
 @page
-def new_draft(request: HttpRequest) -> HttpResponse:
+def new_draft(request: AuthenticatedHttpRequest) -> HttpResponse:
     provider = request.user.organization
     if not permissions.can_edit_catalog(request.user, provider):
         raise PageError(PermissionDenied("只有部门数据管理员或首席数据官可以编制目录"))
@@ -70,13 +71,15 @@ def new_draft(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @page
-def edit_version(request: HttpRequest, version_id: int) -> HttpResponse:
+def edit_version(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     version = visible_version(request.user, version_id)
     _editable(request, version)
     return _editor(request, provider=version.resource.provider, version=version)
 
 
-def _editor(request: HttpRequest, *, provider: Any, version: ResourceVersion | None) -> HttpResponse:
+def _editor(
+    request: AuthenticatedHttpRequest, *, provider: Any, version: ResourceVersion | None
+) -> HttpResponse:
     context: dict[str, Any] = {"version": version, "provider": provider, "item_errors": [], "similar": None}
     if request.method != "POST":
         if version is not None:
@@ -132,7 +135,7 @@ def _editor(request: HttpRequest, *, provider: Any, version: ResourceVersion | N
 
 
 @login_required
-def item_row(request: HttpRequest) -> HttpResponse:
+def item_row(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A blank row for the grid (htmx: add a row without posting the form)."""
     if not permissions.is_staff(request.user):
         return HttpResponse(status=403)
@@ -141,7 +144,7 @@ def item_row(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def element_search(request: HttpRequest) -> HttpResponse:
+def element_search(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Data elements matching `q` (identifier, Chinese or English name) for a row's picker."""
     if not permissions.is_staff(request.user):
         return HttpResponse(status=403)
@@ -164,7 +167,7 @@ def element_search(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def bind_element(request: HttpRequest) -> HttpResponse:
+def bind_element(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Re-render one row bound to the picked data element (type, length and code set follow it)."""
     if not permissions.is_staff(request.user):
         return HttpResponse(status=403)
@@ -183,7 +186,7 @@ def bind_element(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def editor_similar(request: HttpRequest) -> HttpResponse:
+def editor_similar(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The duplicate-suggestions panel for what is being typed (第十三条)."""
     if not permissions.is_staff(request.user):
         return HttpResponse(status=403)
@@ -206,7 +209,7 @@ def _back(version: ResourceVersion) -> HttpResponse:
     )
 
 
-def _flash_error(request: HttpRequest, exc: DomainError) -> None:
+def _flash_error(request: AuthenticatedHttpRequest, exc: DomainError) -> None:
     text = exc.message
     if isinstance(exc, ValidationFailed) and exc.details:
         text += "：" + "；".join(detail["message"] for detail in exc.details[:5])
@@ -216,7 +219,7 @@ def _flash_error(request: HttpRequest, exc: DomainError) -> None:
 @login_required
 @require_POST
 @page
-def submit_version(request: HttpRequest, version_id: int) -> HttpResponse:
+def submit_version(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     version = visible_version(request.user, version_id)
     try:
         services.submit(request.user, version, request=request)
@@ -232,7 +235,7 @@ def submit_version(request: HttpRequest, version_id: int) -> HttpResponse:
 @login_required
 @require_POST
 @page
-def withdraw_version(request: HttpRequest, version_id: int) -> HttpResponse:
+def withdraw_version(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     version = visible_version(request.user, version_id)
     form = ReasonForm(request.POST)
     form.is_valid()
@@ -250,7 +253,7 @@ def withdraw_version(request: HttpRequest, version_id: int) -> HttpResponse:
 @login_required
 @require_POST
 @page
-def start_revision(request: HttpRequest, resource_id: int) -> HttpResponse:
+def start_revision(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
     resource = visible_resource(request.user, resource_id)
     form = ReasonForm(request.POST)
     form.is_valid()

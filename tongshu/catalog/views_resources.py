@@ -8,13 +8,14 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from tongshu.accounts.models import CDO_REQUIRED_KINDS, Organization
 from tongshu.accounts.roles import Role
 from tongshu.core.errors import NotFound, PermissionDenied
+from tongshu.core.http import AuthenticatedHttpRequest
 
 from . import permissions, services
 from .choices import VersionState
@@ -43,7 +44,7 @@ def _related(version: ResourceVersion, user: Any) -> dict[str, list[Resource]]:
 
 @login_required
 @page
-def resource_detail(request: HttpRequest, resource_id: int) -> HttpResponse:
+def resource_detail(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
     user = request.user
     resource = visible_resource(user, resource_id)
     versions = list(
@@ -105,7 +106,7 @@ def resource_detail(request: HttpRequest, resource_id: int) -> HttpResponse:
 
 @login_required
 @page
-def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
+def version_detail(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     version = visible_version(request.user, version_id)
     return redirect(
         reverse("catalog:resource_detail", args=[version.resource_id]) + f"?version={version.number}"
@@ -140,7 +141,7 @@ def department_rows(organization: Organization) -> list[dict[str, Any]]:
 
 @login_required
 @page
-def department_catalog(request: HttpRequest, organization_id: int | None = None) -> HttpResponse:
+def department_catalog(request: AuthenticatedHttpRequest, organization_id: int | None = None) -> HttpResponse:
     user = request.user
     chosen = request.GET.get("department", "")
     if organization_id is None and chosen.isdigit():

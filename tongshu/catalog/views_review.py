@@ -7,11 +7,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from tongshu.core.errors import DomainError, PermissionDenied, ValidationFailed
+from tongshu.core.http import AuthenticatedHttpRequest
 
 from . import permissions, services
 from .choices import VersionState
@@ -21,14 +22,14 @@ from .models import InfoItem, ResourceVersion
 from .views_common import PageError, page, visible_resource, visible_version
 
 
-def _require_authority(request: HttpRequest) -> None:
+def _require_authority(request: AuthenticatedHttpRequest) -> None:
     if not permissions.can_view_review_queue(request.user):
         raise PageError(PermissionDenied("只有主管部门审核员可以审核目录"))
 
 
 @login_required
 @page
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_authority(request)
     versions = (
         ResourceVersion.objects.filter(state=VersionState.SUBMITTED)
@@ -57,7 +58,10 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 
 def _review_page(
-    request: HttpRequest, version: ResourceVersion, reason_form: ReasonForm | None = None, status: int = 200
+    request: AuthenticatedHttpRequest,
+    version: ResourceVersion,
+    reason_form: ReasonForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     items = list(version.items.select_related("data_element", "code_set"))
     previous = services.previous_published(version)
@@ -78,31 +82,31 @@ def _review_page(
 
 @login_required
 @page
-def review_detail(request: HttpRequest, version_id: int) -> HttpResponse:
+def review_detail(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     _require_authority(request)
     return _review_page(request, visible_version(request.user, version_id))
 
 
-def _act(request: HttpRequest, version: ResourceVersion, action: str) -> HttpResponse:
+def _act(request: AuthenticatedHttpRequest, version: ResourceVersion, action: str) -> HttpResponse:
     try:
         if action == "return":
-            form = ReasonForm(request.POST)
-            form.is_valid()
+            reason_form = ReasonForm(request.POST)
+            reason_form.is_valid()
             try:
                 services.return_version(
-                    request.user, version, reason=form.cleaned_data.get("reason", ""), request=request
+                    request.user, version, reason=reason_form.cleaned_data.get("reason", ""), request=request
                 )
             except ValidationFailed as exc:
                 if exc.field != "reason":
                     raise
-                form.add_error("reason", exc.message)
-                return _review_page(request, version, form, status=400)
+                reason_form.add_error("reason", exc.message)
+                return _review_page(request, version, reason_form, status=400)
             messages.success(request, "已退回，部门将收到退回原因")
         else:
-            form = CommentForm(request.POST)
-            form.is_valid()
+            comment_form = CommentForm(request.POST)
+            comment_form.is_valid()
             services.publish(
-                request.user, version, comment=form.cleaned_data.get("comment", ""), request=request
+                request.user, version, comment=comment_form.cleaned_data.get("comment", ""), request=request
             )
             messages.success(request, "已发布")
     except ValidationFailed as exc:
@@ -122,7 +126,7 @@ def _act(request: HttpRequest, version: ResourceVersion, action: str) -> HttpRes
 @login_required
 @require_POST
 @page
-def return_version(request: HttpRequest, version_id: int) -> HttpResponse:
+def return_version(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     _require_authority(request)
     return _act(request, visible_version(request.user, version_id), "return")
 
@@ -130,7 +134,7 @@ def return_version(request: HttpRequest, version_id: int) -> HttpResponse:
 @login_required
 @require_POST
 @page
-def publish_version(request: HttpRequest, version_id: int) -> HttpResponse:
+def publish_version(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     _require_authority(request)
     return _act(request, visible_version(request.user, version_id), "publish")
 
@@ -138,7 +142,7 @@ def publish_version(request: HttpRequest, version_id: int) -> HttpResponse:
 @login_required
 @require_POST
 @page
-def retire_resource(request: HttpRequest, resource_id: int) -> HttpResponse:
+def retire_resource(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
     resource = visible_resource(request.user, resource_id)
     form = ReasonForm(request.POST)
     form.is_valid()

@@ -10,12 +10,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from tongshu.core.errors import DomainError, ValidationFailed
+from tongshu.core.http import AuthenticatedHttpRequest
 from tongshu.core.views import error_page
 
 from .search import FACET_TITLES, SearchQuery, SearchResults, parse_query, run_search, scope_for
@@ -134,7 +135,7 @@ def _context(results: SearchResults) -> dict[str, Any]:
 
 
 @login_required
-def search_page(request: HttpRequest) -> HttpResponse:
+def search_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         scope = scope_for(request.user)
     except DomainError as exc:

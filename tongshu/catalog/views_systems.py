@@ -7,11 +7,12 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from tongshu.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from tongshu.core.http import AuthenticatedHttpRequest
 
 from . import permissions, services
 from .forms import BusinessSystemForm, SettingsForm
@@ -20,7 +21,7 @@ from .services.systems import with_catalog_facts
 from .views_common import PageError, add_form_errors, page
 
 
-def _system(request: HttpRequest, system_id: int) -> BusinessSystem:
+def _system(request: AuthenticatedHttpRequest, system_id: int) -> BusinessSystem:
     system = permissions.systems_visible_to(request.user).filter(pk=system_id).first()
     if system is None:
         raise PageError(NotFound("业务系统不存在或无权查看", code="system_not_found"))
@@ -29,7 +30,7 @@ def _system(request: HttpRequest, system_id: int) -> BusinessSystem:
 
 @login_required
 @page
-def system_list(request: HttpRequest) -> HttpResponse:
+def system_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     if not (permissions.can_view_all_systems(user) or permissions.is_staff(user) and user.organization_id):
         raise PageError(PermissionDenied("无权查看业务系统"))
@@ -47,7 +48,7 @@ def system_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _save(request: HttpRequest, system: BusinessSystem | None) -> HttpResponse:
+def _save(request: AuthenticatedHttpRequest, system: BusinessSystem | None) -> HttpResponse:
     form = BusinessSystemForm(request.POST or None, request.FILES or None, instance=system)
     if request.method == "POST" and form.is_valid():
         document = request.FILES.get("interface_document")
@@ -80,7 +81,7 @@ def _save(request: HttpRequest, system: BusinessSystem | None) -> HttpResponse:
 
 @login_required
 @page
-def system_new(request: HttpRequest) -> HttpResponse:
+def system_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.can_manage_systems(request.user, request.user.organization):
         raise PageError(PermissionDenied("只有部门数据管理员或首席数据官可以登记业务系统"))
     return _save(request, None)
@@ -88,7 +89,7 @@ def system_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @page
-def system_edit(request: HttpRequest, system_id: int) -> HttpResponse:
+def system_edit(request: AuthenticatedHttpRequest, system_id: int) -> HttpResponse:
     system = _system(request, system_id)
     if not permissions.can_manage_systems(request.user, system.organization):
         raise PageError(PermissionDenied("只有本部门数据管理员或首席数据官可以修改业务系统"))
@@ -98,7 +99,7 @@ def system_edit(request: HttpRequest, system_id: int) -> HttpResponse:
 @login_required
 @require_POST
 @page
-def system_delete(request: HttpRequest, system_id: int) -> HttpResponse:
+def system_delete(request: AuthenticatedHttpRequest, system_id: int) -> HttpResponse:
     system = _system(request, system_id)
     try:
         services.delete_system(request.user, system, request=request)
@@ -113,17 +114,18 @@ def system_delete(request: HttpRequest, system_id: int) -> HttpResponse:
 
 @login_required
 @page
-def system_document(request: HttpRequest, system_id: int) -> HttpResponse:
+def system_document(request: AuthenticatedHttpRequest, system_id: int) -> FileResponse:
     system = _system(request, system_id)
-    if not system.interface_document:
+    stored_name = system.interface_document.name
+    if not stored_name:
         raise PageError(NotFound("该系统没有上传接口文档", code="document_not_found"))
-    name = system.interface_document.name.rsplit("/", 1)[-1]
+    name = stored_name.rsplit("/", 1)[-1]
     return FileResponse(system.interface_document.open("rb"), as_attachment=True, filename=name)
 
 
 @login_required
 @page
-def systems_report(request: HttpRequest) -> HttpResponse:
+def systems_report(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         rows = services.systems_report(request.user)
     except DomainError as exc:
@@ -133,7 +135,7 @@ def systems_report(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @page
-def settings_page(request: HttpRequest) -> HttpResponse:
+def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.can_edit_settings(request.user):
         raise PageError(PermissionDenied("只有系统管理员可以修改目录设置"))
     current = CatalogSettings.current()

@@ -3,7 +3,7 @@ data yet have no published catalog entry or no share interface, to hold back the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db import transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
@@ -17,6 +17,17 @@ from .. import permissions
 from ..choices import VersionState
 from ..models import BusinessSystem, Network, ResourceVersion, SystemStatus
 from .common import require
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class CatalogFacts(TypedDict):
+    """What with_catalog_facts annotates on each system."""
+
+    has_published_resource: bool
+    published_resource_count: int
+
 
 SYSTEM_FIELDS = (
     "name",
@@ -155,7 +166,9 @@ def permissions_required(actor: Any, organization: Any) -> None:
     )
 
 
-def with_catalog_facts(systems: QuerySet[BusinessSystem]) -> QuerySet[BusinessSystem]:
+def with_catalog_facts(
+    systems: QuerySet[BusinessSystem],
+) -> QuerySet[WithAnnotations[BusinessSystem, CatalogFacts]]:
     """Annotate `has_published_resource` and `published_resource_count`: published versions of live resources
     that link the system (the resources it holds, as catalogued)."""
     published = ResourceVersion.objects.filter(

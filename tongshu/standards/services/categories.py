@@ -259,7 +259,7 @@ def category_tree(*, include_inactive: bool = False) -> list[dict[str, Any]]:
     categories = ResourceCategory.objects.select_related("organization").order_by("code")
     if not include_inactive:
         categories = categories.filter(is_active=True)
-    nodes = {c.pk: {"category": c, "children": []} for c in categories}
+    nodes: dict[int, dict[str, Any]] = {c.pk: {"category": c, "children": []} for c in categories}
     roots: list[dict[str, Any]] = []
     for node in nodes.values():
         parent_id = node["category"].parent_id

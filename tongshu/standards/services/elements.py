@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from django.db import transaction
-from django.db.models import ProtectedError, Q, QuerySet
+from django.db.models import Field, ProtectedError, Q, QuerySet
 
 from tongshu.core.errors import Conflict, NotFound, ValidationFailed
 from tongshu.security.audit import record
@@ -84,7 +84,16 @@ def _code_set(value: Any) -> CodeSet | None:
 
 
 def _limits(field: str) -> int:
-    return DataElement._meta.get_field(field).max_length or 0
+    model_field = DataElement._meta.get_field(field)
+    assert isinstance(model_field, Field)  # the element's own text columns, never a relation
+    return model_field.max_length or 0
+
+
+def _identifier_taken(identifier: str, instance: DataElement | None) -> bool:
+    others = DataElement.objects.filter(identifier=identifier)
+    if instance is not None and instance.pk is not None:
+        others = others.exclude(pk=instance.pk)
+    return others.exists()
 
 
 def validate_element(fields: dict[str, Any], instance: DataElement | None = None) -> dict[str, str]:
@@ -93,7 +102,7 @@ def validate_element(fields: dict[str, Any], instance: DataElement | None = None
     identifier = fields.get("identifier", "")
     if not IDENTIFIER_PATTERN.match(identifier) or identifier.lower() == "new":
         errors["identifier"] = "标识符以字母开头，由字母、数字、下划线、点或连字符组成，最多 30 个字符"
-    elif DataElement.objects.filter(identifier=identifier).exclude(pk=getattr(instance, "pk", None)).exists():
+    elif _identifier_taken(identifier, instance):
         errors["identifier"] = f"标识符“{identifier}”已被使用"
     if not fields.get("name"):
         errors["name"] = "请填写中文名称"
@@ -173,10 +182,8 @@ def update_data_element(
     merged["version"] = merged["version"] or element.version
     _raise_if(validate_element(merged, element))
     changes: dict[str, Any] = {}
-    for name, value in {
-        **merged,
-        **{k: cleaned[k] for k in ("code_set", "is_active") if k in cleaned},
-    }.items():
+    updates: dict[str, Any] = {**merged, **{k: cleaned[k] for k in ("code_set", "is_active") if k in cleaned}}
+    for name, value in updates.items():
         if getattr(element, name) != value:
             old = getattr(element, name)
             changes[name] = [str(old) if old is not None else None, str(value) if value is not None else None]
