@@ -25,7 +25,10 @@ def side(path: str, stage: int) -> dict[str, str]:
 
 
 def main(path: str) -> int:
-    translations = {**side(path, 3), **side(path, 2)}  # ours (the branch merged into) wins where both translate
+    translations = {
+        **side(path, 3),
+        **side(path, 2),
+    }  # ours (the branch merged into) wins where both translate
     # Start from an empty catalogue (the conflicted file cannot be parsed), let makemessages refill the msgids.
     empty = polib.POFile()
     empty.metadata = {
