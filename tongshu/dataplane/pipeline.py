@@ -10,10 +10,10 @@ back according to the batch's mode and the resource's bad-row policy:
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -23,6 +23,7 @@ from .schema import ResourceSchema
 from .store import BatchWriter, WriteSummary
 
 KEY = "_key"
+REPORT_HEADER = ["行号", "信息项", "字段", "值", "问题代码", "原因", "级别"]
 
 
 @dataclass
@@ -44,8 +45,7 @@ class ErrorReport:
         self.sample: list[dict[str, object]] = []
         self.errors = self.warnings = 0
         self._bad_rows: set[int] = set()
-        self._handle = None
-        self._writer = None
+        self._handle: BinaryIO | None = None
 
     def add(self, errors: pl.DataFrame) -> None:
         if errors.height == 0:
@@ -59,12 +59,11 @@ class ErrorReport:
         if self.path is not None:
             if self._handle is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._handle = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
-                self._writer = csv.writer(self._handle)
-                self._writer.writerow(["行号", "信息项", "字段", "值", "问题代码", "原因", "级别"])
-            assert self._writer is not None
-            for row in errors.select("row", "label", "field", "value", "code", "reason", "severity").iter_rows():
-                self._writer.writerow(row)
+                self._handle = open(self.path, "wb")  # noqa: SIM115
+                self._handle.write(b"\xef\xbb\xbf" + ",".join(REPORT_HEADER).encode() + b"\n")
+            errors.select("row", "label", "field", "value", "code", "reason", "severity").write_csv(
+                self._handle, include_header=False
+            )
 
     @property
     def bad_row_count(self) -> int:
@@ -76,7 +75,7 @@ class ErrorReport:
 
 
 def _key_expr(keys: list[str]) -> pl.Expr:
-    parts = [pl.col(k).cast(pl.String).str.strip_chars().fill_null("") for k in keys]
+    parts = [pl.col(k).cast(pl.String).fill_null("") for k in keys]
     return pl.concat_str(parts, separator="\x1f") if len(parts) > 1 else parts[0]
 
 
@@ -103,26 +102,30 @@ def run_pipeline(
                 errors = result.errors
                 if keys and seen.height:
                     # Keys that an earlier chunk already had (the engine checks duplicates within the chunk).
-                    chunk_keys = chunk.select(pl.col(ROW), _key_expr(keys).alias(KEY))
+                    chunk_keys = result.typed.select(pl.col(ROW), _key_expr(keys).alias(KEY))
                     repeated = chunk_keys.join(seen, on=KEY, how="inner")
                     if repeated.height:
                         labels = schema.column(keys[0]).label
-                        errors = pl.concat([
-                            errors,
-                            repeated.select(
-                                pl.col(ROW).alias("row"),
-                                pl.lit(keys[0]).alias("field"),
-                                pl.lit(labels).alias("label"),
-                                pl.col(KEY).alias("value"),
-                                pl.lit("duplicate_key").alias("code"),
-                                pl.format("主键重复（与第{}行相同）", pl.col("first_row")).alias("reason"),
-                                pl.lit(ERROR).alias("severity"),
-                            ),
-                        ]).sort("row")
+                        errors = pl.concat(
+                            [
+                                errors,
+                                repeated.select(
+                                    pl.col(ROW).alias("row"),
+                                    pl.lit(keys[0]).alias("field"),
+                                    pl.lit(labels).alias("label"),
+                                    pl.col(KEY).alias("value"),
+                                    pl.lit("duplicate_key").alias("code"),
+                                    pl.format("主键重复（与第{}行相同）", pl.col("first_row")).alias(
+                                        "reason"
+                                    ),
+                                    pl.lit(ERROR).alias("severity"),
+                                ),
+                            ]
+                        ).sort("row")
                 if keys:
-                    firsts = chunk.select(_key_expr(keys).alias(KEY), pl.col(ROW).alias("first_row")).unique(
-                        subset=KEY, keep="first", maintain_order=True
-                    )
+                    firsts = result.typed.select(
+                        _key_expr(keys).alias(KEY), pl.col(ROW).alias("first_row")
+                    ).unique(subset=KEY, keep="first", maintain_order=True)
                     seen = pl.concat([seen, firsts.join(seen, on=KEY, how="anti")])
                 report.add(errors)
                 has_errors = bool(errors.height) and bool((errors["severity"] == ERROR).any())
@@ -154,11 +157,15 @@ def run_pipeline(
     )
 
 
-def map_columns(chunks: Iterable[pl.DataFrame], mapping: dict[str, str], schema: ResourceSchema) -> Iterator[pl.DataFrame]:
+def map_columns(
+    chunks: Iterable[pl.DataFrame], mapping: dict[str, str], schema: ResourceSchema
+) -> Iterator[pl.DataFrame]:
     """Rename source columns to field names; fields the source lacks become empty (required-rules then catch them)."""
     fields = [column.field_name for column in schema.columns]
     for chunk in chunks:
-        renamed = chunk.rename({source: target for source, target in mapping.items() if source in chunk.columns})
+        renamed = chunk.rename(
+            {source: target for source, target in mapping.items() if source in chunk.columns}
+        )
         missing = [name for name in fields if name not in renamed.columns]
         if missing:
             renamed = renamed.with_columns([pl.lit(None, dtype=pl.String).alias(name) for name in missing])

@@ -50,7 +50,9 @@ def detect_csv(head: bytes) -> CsvDialect:
             try:
                 body[: max(0, len(body) - 4)].decode("gb18030")
             except UnicodeDecodeError as exc:
-                raise ValidationFailed("无法识别文件编码：请使用 UTF-8 或 GBK/GB18030 编码的 CSV", code="bad_encoding") from exc
+                raise ValidationFailed(
+                    "无法识别文件编码：请使用 UTF-8 或 GBK/GB18030 编码的 CSV", code="bad_encoding"
+                ) from exc
     text = body.decode(encoding, errors="ignore")
     first_lines = "\n".join(text.splitlines()[:20])
     try:
@@ -62,7 +64,9 @@ def detect_csv(head: bytes) -> CsvDialect:
 
 def _header(stream: BinaryIO, dialect: CsvDialect) -> list[str]:
     stream.seek(0)
-    wrapper = io.TextIOWrapper(stream, encoding="utf-8-sig" if dialect.encoding == "utf-8" else dialect.encoding, newline="")
+    wrapper = io.TextIOWrapper(
+        stream, encoding="utf-8-sig" if dialect.encoding == "utf-8" else dialect.encoding, newline=""
+    )
     try:
         header = next(csv.reader(wrapper, delimiter=dialect.delimiter), None)
     finally:
@@ -80,7 +84,9 @@ class RaggedRows(Exception):
     """Some rows have a different number of fields than the header; the precise path finds which."""
 
 
-def read_csv(source: str | Path | BinaryIO, *, chunk_bytes: int = CHUNK_BYTES) -> tuple[list[str], Iterator[pl.DataFrame]]:
+def read_csv(
+    source: str | Path | BinaryIO, *, chunk_bytes: int = CHUNK_BYTES
+) -> tuple[list[str], Iterator[pl.DataFrame]]:
     """The header and a stream of string chunks. Fast path: Arrow's multi-threaded reader. If any row is ragged it
     raises RaggedRows from the iterator; `ragged_rows()` then lists them with their numbers."""
     stream: BinaryIO = open(source, "rb") if isinstance(source, str | Path) else source  # noqa: SIM115
@@ -106,7 +112,9 @@ def read_csv(source: str | Path | BinaryIO, *, chunk_bytes: int = CHUNK_BYTES) -
                 delimiter=dialect.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header}, strings_can_be_null=False, quoted_strings_can_be_null=False
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
         row = 2  # the header is row 1, as a spreadsheet shows it
@@ -136,7 +144,9 @@ def ragged_rows(source: str | Path | BinaryIO, limit: int = 1000) -> list[dict[s
     try:
         dialect = detect_csv(stream.read(SNIFF_BYTES))
         stream.seek(0)
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig" if dialect.encoding == "utf-8" else dialect.encoding, newline="")
+        text = io.TextIOWrapper(
+            stream, encoding="utf-8-sig" if dialect.encoding == "utf-8" else dialect.encoding, newline=""
+        )
         reader = csv.reader(text, delimiter=dialect.delimiter)
         expected = len(next(reader, []))
         found = []

@@ -56,7 +56,9 @@ class Column:
     is_queryable: bool = False
     is_required: bool = False
     is_sensitive: bool = False
-    code_values: tuple[tuple[str, str], ...] | None = None  # (code, name) of the bound code set's current version
+    code_values: tuple[tuple[str, str], ...] | None = (
+        None  # (code, name) of the bound code set's current version
+    )
     check_rule: str = ""
     pattern: str = ""
     uid: str = ""
@@ -96,7 +98,9 @@ def table_name_for(resource_id: int) -> str:
 def schema_for_version(version: Any) -> ResourceSchema:
     """Build the schema of a catalog ResourceVersion (items in order; code sets resolved to their current values)."""
     columns = []
-    for item in version.items.select_related("data_element", "code_set", "data_element__code_set").order_by("position"):
+    for item in version.items.select_related("data_element", "code_set", "data_element__code_set").order_by(
+        "position"
+    ):
         element = item.data_element
         code_set = item.code_set or (element.code_set if element else None)
         code_values = None

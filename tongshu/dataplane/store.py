@@ -102,11 +102,15 @@ def _namespace(engine: sa.Engine, schema: ResourceSchema) -> str | None:
 def build_tables(engine: sa.Engine, schema: ResourceSchema) -> tuple[sa.Table, sa.Table]:
     """The SQLAlchemy definitions of a resource's table and its history table."""
     metadata = sa.MetaData(schema=_namespace(engine, schema))
-    data_columns = [sa.Column(column.field_name, sql_type(column), nullable=True) for column in schema.columns]
+    data_columns = [
+        sa.Column(column.field_name, sql_type(column), nullable=True) for column in schema.columns
+    ]
     table = sa.Table(
         schema.table_name,
         metadata,
-        sa.Column("_rid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column(
+            "_rid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
         *data_columns,
         sa.Column("_batch", sa.BigInteger(), nullable=False),
         sa.Column("_updated_at", sa.DateTime(), nullable=False),
@@ -171,7 +175,9 @@ def applied_batch(batch_id: int, engine: sa.Engine | None = None) -> dict[str, A
     return dict(row) if row else None
 
 
-def count_rows(schema: ResourceSchema, *, include_deleted: bool = False, engine: sa.Engine | None = None) -> int:
+def count_rows(
+    schema: ResourceSchema, *, include_deleted: bool = False, engine: sa.Engine | None = None
+) -> int:
     engine = engine or get_engine()
     table, _history = build_tables(engine, schema)
     query = sa.select(sa.func.count()).select_from(table)
@@ -207,7 +213,9 @@ class BatchWriter:
     """Writes one batch in one transaction. Use as a context manager; call `commit()` to apply, anything else
     (an exception, `abort()`, the process dying) leaves the resource exactly as it was."""
 
-    def __init__(self, schema: ResourceSchema, batch_id: int, mode: str, engine: sa.Engine | None = None) -> None:
+    def __init__(
+        self, schema: ResourceSchema, batch_id: int, mode: str, engine: sa.Engine | None = None
+    ) -> None:
         if mode not in ("upsert", "replace"):
             raise ValueError(mode)
         self.schema, self.batch_id, self.mode = schema, int(batch_id), mode
@@ -231,7 +239,9 @@ class BatchWriter:
         else:
             conn.begin()
             # One writer per resource at a time; other resources are not blocked.
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": 7_000_000_000 + self.schema.resource_id})
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": 7_000_000_000 + self.schema.resource_id}
+            )
         live = conn.execute(sa.select(sa.func.count()).select_from(self.table)).scalar_one()
         self._direct = live == 0
         if self._direct:
@@ -285,6 +295,17 @@ class BatchWriter:
 
     def _write_sqlite(self, frame: pl.DataFrame) -> None:
         assert self._connection is not None
+        # sqlite3 has no date type: store ISO text, as SQLAlchemy's SQLite dialect reads it back.
+        temporal = [name for name, dtype in frame.schema.items() if dtype in (pl.Date, pl.Datetime)]
+        if temporal:
+            frame = frame.with_columns(
+                [
+                    pl.col(name).dt.strftime(
+                        "%Y-%m-%d" if frame.schema[name] == pl.Date else "%Y-%m-%d %H:%M:%S.%f"
+                    )
+                    for name in temporal
+                ]
+            )
         cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         names = [_quote(self.engine, name) for name in self.columns]
         placeholders = ", ".join("?" for _ in names)
@@ -332,7 +353,9 @@ class BatchWriter:
         else:
             self._merge(conn)
         conn.execute(
-            batches_table(self.engine).insert().values(
+            batches_table(self.engine)
+            .insert()
+            .values(
                 batch_id=self.batch_id,
                 resource_id=self.schema.resource_id,
                 mode=self.mode,
@@ -352,16 +375,25 @@ class BatchWriter:
         """Stage → table: keep superseded versions in history, update changed rows, insert new ones, and for a full
         replace retire the rows the batch no longer contains."""
         q = lambda name: _quote(self.engine, name)  # noqa: E731
-        target, history, staging = _qualified(self.engine, self.table), _qualified(self.engine, self.history), self._staging
+        target, history, staging = (
+            _qualified(self.engine, self.table),
+            _qualified(self.engine, self.history),
+            self._staging,
+        )
         keys = list(self.schema.key_fields)
         if not keys:
             raise ValueError("a resource without key items can only be fully replaced when empty")
         join = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in keys)
-        differs = " OR ".join(
-            f"(t.{q(c)} IS DISTINCT FROM s.{q(c)})" if not is_sqlite(self.engine) else f"(t.{q(c)} IS NOT s.{q(c)})"
-            for c in self.columns
-            if c not in keys
-        ) or "1=0"
+        differs = (
+            " OR ".join(
+                f"(t.{q(c)} IS DISTINCT FROM s.{q(c)})"
+                if not is_sqlite(self.engine)
+                else f"(t.{q(c)} IS NOT s.{q(c)})"
+                for c in self.columns
+                if c not in keys
+            )
+            or "1=0"
+        )
         all_columns = ", ".join(q(c) for c in self.columns)
         now = self.now.isoformat(sep=" ")
         params = {"batch": self.batch_id, "now": now}
@@ -378,7 +410,9 @@ class BatchWriter:
         )
         # 2. Update them.
         assignments = ", ".join(f"{q(c)} = s.{q(c)}" for c in self.columns if c not in keys)
-        assignments = (assignments + ", " if assignments else "") + "_batch = :batch, _updated_at = :now, _deleted = :false"
+        assignments = (
+            assignments + ", " if assignments else ""
+        ) + "_batch = :batch, _updated_at = :now, _deleted = :false"
         result = conn.execute(
             sa.text(
                 f"UPDATE {target} AS t SET {assignments} FROM {staging} AS s "
@@ -408,7 +442,9 @@ class BatchWriter:
                 params,
             )
             result = conn.execute(
-                sa.text(f"UPDATE {target} SET _deleted = :true, _batch = :batch, _updated_at = :now WHERE _rid IN ({gone})"),
+                sa.text(
+                    f"UPDATE {target} SET _deleted = :true, _batch = :batch, _updated_at = :now WHERE _rid IN ({gone})"
+                ),
                 {**params, "true": True},
             )
             self.summary.retired = result.rowcount
