@@ -14,6 +14,22 @@ from tongshu.accounts.roles import TOTP_REQUIRED_ROLES, Role
 from tongshu.accounts.tests.factories import PASSWORD, make_organization, make_user
 
 
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing() -> Any:
+    """Argon2 (settings.PASSWORD_HASHERS) costs ~0.1 s a hash, and `personas` alone hashes thirteen passwords, so tests
+    hash new passwords with MD5; Argon2 stays listed, so hashes made with it still verify. A test about the production
+    hasher overrides PASSWORD_HASHERS back with the `settings` fixture."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    override = override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    )
+    override.enable()  # sends setting_changed, which clears Django's cached hasher list
+    yield
+    override.disable()
+
+
 @pytest.fixture
 def personas(db: Any) -> SimpleNamespace:
     operator_org = make_organization("华容县大数据中心", code="P-DSJ")
@@ -68,3 +84,15 @@ def client_for(db: Any) -> Any:
 @pytest.fixture
 def anonymous() -> Client:
     return Client()
+
+
+def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
+    """Tests marked `postgres` need PostgreSQL; on the embedded default (SQLite) they are skipped, saying why."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: make test-postgres")
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)

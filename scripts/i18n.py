@@ -20,12 +20,29 @@ def main() -> int:
         (app / "locale" / "zh_Hans" / "LC_MESSAGES").mkdir(parents=True, exist_ok=True)
         for domain in ("django",):
             subprocess.run(
-                [sys.executable, str(ROOT / "manage.py"), "makemessages", "-l", "zh_Hans", "-d", domain,
-                 "--no-obsolete", "--no-location", "--ignore", "tests/*", "--ignore", "migrations/*"],
+                [
+                    sys.executable,
+                    str(ROOT / "manage.py"),
+                    "makemessages",
+                    "-l",
+                    "zh_Hans",
+                    "-d",
+                    domain,
+                    "--no-obsolete",
+                    "--no-location",
+                    "--ignore",
+                    "tests/*",
+                    "--ignore",
+                    "migrations/*",
+                ],
                 cwd=app,
                 check=True,
             )
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "compilemessages", "-l", "zh_Hans"], cwd=ROOT / "tongshu", check=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "compilemessages", "-l", "zh_Hans"],
+        cwd=ROOT / "tongshu",
+        check=True,
+    )
     return 0
 
 

@@ -253,7 +253,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}, "django.tasks": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django.tasks": {"level": "WARNING"},
+        # The scheduler would otherwise log every 30-second heartbeat enqueue on the `make run` console.
+        "apscheduler": {"level": "WARNING"},
+    },
 }
 
 # The demo accounts' password, shown on the console and the login page in demo mode only.

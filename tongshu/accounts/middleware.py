@@ -17,6 +17,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
 
 from .roles import TOTP_REQUIRED_ROLES
 
@@ -28,6 +29,7 @@ EXEMPT_URL_NAMES = (
     "accounts:password_change",
     "accounts:totp_setup",
     "accounts:totp_verify",
+    "accounts:totp_disable",
     "core:healthz",
 )
 
@@ -37,17 +39,27 @@ def is_demo_exempt(user: Any) -> bool:
 
 
 def pending_step(user: Any) -> str | None:
-    """What the signed-in person must do before using the platform: a URL name, or None."""
+    """What the signed-in person must do before using the platform: a URL name, or None.
+
+    A confirmed TOTP device is checked first: until the second factor is given, the password alone must not allow
+    changing the password or enrolling another device.
+    """
     from . import otp, services
 
+    is_verified = getattr(user, "is_verified", None)  # set by django-otp's middleware on request.user
+    if otp.has_confirmed_device(user) and not (is_verified is not None and is_verified()):
+        return "accounts:totp_verify"
     if not is_demo_exempt(user):
         if user.must_change_password or services.is_password_expired(user):
             return "accounts:password_change"
         if user.has_role(*TOTP_REQUIRED_ROLES) and not otp.has_confirmed_device(user):
             return "accounts:totp_setup"
-    if otp.has_confirmed_device(user) and not user.is_verified():
-        return "accounts:totp_verify"
     return None
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    # HtmxMiddleware runs after this one, so read the header directly.
+    return request.headers.get("HX-Request") == "true"
 
 
 class SessionSecurityMiddleware:
@@ -91,12 +103,21 @@ class SessionSecurityMiddleware:
                         {"code": "account_setup_required", "message": "请先在网页上完成密码修改或双因素认证"},
                         status=403,
                     )
-                return redirect(f"{reverse(step)}?next={request.get_full_path()}")
+                target = f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}"
+                if is_htmx(request):
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = target
+                    return response
+                return redirect(target)
         return self.get_response(request)
 
     def _end_session(self, request: HttpRequest, reason: str, message: str) -> HttpResponse:
         request.logout_reason = reason  # type: ignore[attr-defined]
         logout(request)
-        if request.path.startswith("/api/") or getattr(request, "htmx", False):
-            return JsonResponse({"code": "session_expired", "message": message}, status=401)
-        return redirect(f"{reverse('accounts:login')}?expired={reason}")
+        target = f"{reverse('accounts:login')}?expired={reason}"
+        if request.path.startswith("/api/") or is_htmx(request):
+            response = JsonResponse({"code": "session_expired", "message": message}, status=401)
+            if is_htmx(request):
+                response["HX-Redirect"] = target
+            return response
+        return redirect(target)

@@ -1,4 +1,8 @@
-"""Every login, failure, lockout and logout goes to the audit log (第三十三条(二))."""
+"""Every login, failure, lockout and logout goes to the audit log (第三十三条(二)).
+
+The second factor, throttled attempts, captcha requests, password changes and TOTP enrolment are audited where they
+happen (`otp`, `views.login_view`, `services.change_password`).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,10 @@ from tongshu.security.audit import record
 
 @receiver(user_logged_in)
 def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record("login.succeeded", actor=user, request=request, target=user)
+    from .otp import has_confirmed_device
+
+    details = {"second_factor": "pending"} if has_confirmed_device(user) else {}
+    record("login.succeeded", actor=user, request=request, target=user, details=details)
 
 
 @receiver(user_logged_out)
@@ -31,7 +38,10 @@ def audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 @receiver(user_login_failed)
 def audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     username = str(credentials.get("username", ""))[:150]
-    record("login.failed", request=request, actor_name=username, details={"username": username})
+    reason = getattr(request, "login_failure_reason", "password")
+    record(
+        "login.failed", request=request, actor_name=username, details={"username": username, "reason": reason}
+    )
 
 
 @receiver(user_locked_out)

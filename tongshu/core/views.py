@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from . import services
 from .dashboards import panels_for
 from .errors import DomainError
+from .http import HtmxHttpRequest
 from .models import Heartbeat, MessageKind
 
 
@@ -34,7 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def messages_page(request: HttpRequest) -> HttpResponse:
+def messages_page(request: HtmxHttpRequest) -> HttpResponse:
     messages = services.messages_for(request.user)
     show = request.GET.get("show", "all")
     if show == "unread":

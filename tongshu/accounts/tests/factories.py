@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any
 
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from tongshu.accounts.models import Organization, OrganizationKind, RoleAssignment, User
@@ -28,6 +30,12 @@ def make_organization(
     return Organization.objects.create(**defaults)
 
 
+@functools.lru_cache(maxsize=16)
+def hashed(password: str) -> str:
+    """Argon2 is slow on purpose (~0.2 s a hash); tests hash each distinct password once and share the result."""
+    return make_password(password)
+
+
 def make_user(
     username: str | None = None,
     *roles: str,
@@ -43,7 +51,7 @@ def make_user(
         password_changed_at=timezone.now(),
         **fields,
     )
-    user.set_password(password)
+    user.password = hashed(password)
     user.save()
     for role in roles:
         RoleAssignment.objects.create(user=user, role=role)
