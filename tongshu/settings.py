@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "tongshu.standards",
     "tongshu.catalog",
     "tongshu.assessment",
+    "tongshu.quality",
+    "tongshu.dataplane",
 ]
 
 MIDDLEWARE = [
@@ -263,3 +265,15 @@ LOGGING = {
 
 # The demo accounts' password, shown on the console and the login page in demo mode only.
 DEMO_PASSWORD = env("DEMO_PASSWORD", "Huarong@2026")
+
+# --- Data plane -------------------------------------------------------------------------------------------------
+# Upload limits per format, in MiB (a clear 413 above them). CSV and NDJSON stream, so theirs can be large.
+DATAPLANE_UPLOAD_LIMITS_MB = {
+    "csv": env_int("UPLOAD_LIMIT_CSV_MB", 4096),
+    "ndjson": env_int("UPLOAD_LIMIT_NDJSON_MB", 4096),
+    "json": env_int("UPLOAD_LIMIT_JSON_MB", 200),
+    "xlsx": env_int("UPLOAD_LIMIT_XLSX_MB", 100),
+    "xls": env_int("UPLOAD_LIMIT_XLS_MB", 50),
+    "ods": env_int("UPLOAD_LIMIT_ODS_MB", 50),
+    "default": 50,
+}

@@ -13,11 +13,8 @@ from tongshu.quality.engine import CrossRule, rules_for, validate
 
 
 @pytest.fixture
-def data_url(tmp_path, settings):
-    url = f"sqlite:///{tmp_path / 'data.sqlite3'}"
-    settings.DATA_URL = url
-    yield url
-    store.dispose_engines()
+def data_url(isolated_data_store):
+    return isolated_data_store
 
 
 SCHEMA = ResourceSchema(

@@ -1,0 +1,29 @@
+"""Who may load, read and reveal a resource's data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tongshu.accounts.roles import DEPARTMENT_MANAGER_ROLES, Role
+
+
+def can_load_data(actor: Any, resource: Any) -> bool:
+    """The provider's data administrators and CDO; an application key of the provider (系统对接)."""
+    if actor is None:
+        return False
+    if getattr(actor, "prefix", None) is not None:  # an ApiKey
+        return actor.is_usable and actor.organization_id == resource.provider_id
+    return bool(
+        getattr(actor, "is_authenticated", False)
+        and actor.is_active
+        and actor.organization_id == resource.provider_id
+        and actor.has_role(*DEPARTMENT_MANAGER_ROLES)
+    )
+
+
+def can_view_batches(user: Any, resource: Any) -> bool:
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and (user.organization_id == resource.provider_id or user.has_role(Role.OPERATOR_ADMIN))
+    )
