@@ -30,6 +30,14 @@ def fast_password_hashing() -> Any:
     override.disable()
 
 
+@pytest.fixture(autouse=True)
+def _audit_files_in_tmp(settings: Any, tmp_path_factory: Any) -> None:
+    """Audit checkpoints and their signing key go to a per-test directory, never to var/ of a real install."""
+    directory = tmp_path_factory.mktemp("audit")
+    settings.AUDIT_CHECKPOINT_FILE = directory / "audit-checkpoints.log"
+    settings.AUDIT_SIGNING_KEY = directory / "keys" / "audit-ed25519.pem"
+
+
 @pytest.fixture
 def personas(db: Any) -> SimpleNamespace:
     operator_org = make_organization("华容县大数据中心", code="P-DSJ")

@@ -91,12 +91,22 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def register_routers() -> None:
     from tongshu.accounts.api import router as accounts_router
+    from tongshu.catalog.api import router as catalog_router
+    from tongshu.catalog.api_exchange import dcat_router
+    from tongshu.catalog.api_exchange import router as catalog_exchange_router
+    from tongshu.catalog.api_search import router as catalog_search_router
     from tongshu.core.api import router as core_router
     from tongshu.security.api import router as security_router
+    from tongshu.standards.api import router as standards_router
 
     api.add_router("/accounts", accounts_router)
+    api.add_router("/catalog/search", catalog_search_router)
     api.add_router("/messages", core_router)
     api.add_router("/security", security_router)
+    api.add_router("/standards", standards_router)
+    api.add_router("/catalog", catalog_router)
+    api.add_router("/catalog/exchange", catalog_exchange_router)
+    api.add_router("/catalog/dcat", dcat_router)
 
 
 register_routers()

@@ -214,6 +214,11 @@ AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 60)
 AUDIT_SIGNING_KEY = Path(env("AUDIT_SIGNING_KEY", str(VAR_DIR / "keys" / "audit-ed25519.pem")))
 AUDIT_CHECKPOINT_FILE = Path(env("AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoints.log")))
 
+# --- Catalog standards ------------------------------------------------------------------------------------------
+# Digit widths of the resource category code's 类 / 项 / 目; the 细目 below them has a variable width. Verify against
+# the city's master catalog (总目录) and set TONGSHU_CATEGORY_WIDTHS to match it.
+CATALOG_CATEGORY_WIDTHS = tuple(int(part) for part in env_list("CATEGORY_WIDTHS", "1,2,3"))
+
 # --- Internationalization -----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
@@ -262,6 +267,11 @@ LOGGING = {
         "apscheduler": {"level": "WARNING"},
     },
 }
+
+# --- Catalog exchange (tongshu/catalog/exchange) ------------------------------------------------------------------
+COUNTY_NAME = env("COUNTY_NAME", "华容县")
+COUNTY_DIVISION_CODE = env("COUNTY_DIVISION_CODE", "430623")
+CATALOG_IMPORT_MAX_MB = env_int("CATALOG_IMPORT_MAX_MB", 10)
 
 # The demo accounts' password, shown on the console and the login page in demo mode only.
 DEMO_PASSWORD = env("DEMO_PASSWORD", "Huarong@2026")

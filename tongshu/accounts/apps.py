@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Organizations and accounts")
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from . import dashboards, signals  # noqa: F401  (registers home panels and audit signal handlers)

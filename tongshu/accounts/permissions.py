@@ -78,3 +78,41 @@ def users_visible_to(user: Any) -> QuerySet[User]:
     if user.organization_id and user.has_role(*DEPARTMENT_MANAGER_ROLES):
         return users.filter(organization_id=user.organization_id)
     return users.filter(pk=user.pk)
+
+
+# --- Management pages ------------------------------------------------------------------------------------------------
+
+
+def can_view_organizations(user: Any) -> bool:
+    """The organizations pages belong to the system administrator (operator) alone."""
+    return can_manage_organizations(user)
+
+
+def can_view_users(user: Any) -> bool:
+    """Who may open the users page: the operator (manages), the security administrator (read-only, grants roles) and
+    an organization's CDO or data administrator (their own organization's people, read-only)."""
+    if not is_authenticated(user):
+        return False
+    if user.has_role(Role.OPERATOR_ADMIN, Role.SECURITY_ADMIN):
+        return True
+    return bool(user.organization_id) and user.has_role(*DEPARTMENT_MANAGER_ROLES)
+
+
+def sees_all_users(user: Any) -> bool:
+    return is_authenticated(user) and user.has_role(Role.OPERATOR_ADMIN, Role.SECURITY_ADMIN)
+
+
+def can_view_api_keys(user: Any) -> bool:
+    """The API-key page: the security administrator (all keys), an organization's CDO or data administrator (their
+    organization's keys) and a public account (its own keys)."""
+    if not is_authenticated(user):
+        return False
+    if user.has_role(Role.SECURITY_ADMIN):
+        return True
+    if user.organization_id:
+        return user.has_role(*DEPARTMENT_MANAGER_ROLES)
+    return user.has_role(Role.PUBLIC)
+
+
+def sees_all_api_keys(user: Any) -> bool:
+    return is_authenticated(user) and user.has_role(Role.SECURITY_ADMIN)

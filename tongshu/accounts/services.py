@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tongshu.core.checksums import is_valid_uscc
 from tongshu.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tongshu.security.audit import record
 
@@ -59,12 +60,23 @@ def _validate_organization(fields: dict[str, Any], instance: Organization | None
         raise ValidationFailed(
             "行政区划代码应为6位、9位或12位数字", code="invalid_division", field="division_code"
         )
+    if len(str(fields.get("short_name") or "")) > 40:
+        raise ValidationFailed("机构简称不超过40个字符", code="invalid_short_name", field="short_name")
+    credit_code = str(fields.get("credit_code") or "")
+    if credit_code and not is_valid_uscc(credit_code):
+        raise ValidationFailed(
+            "统一社会信用代码应为18位且校验位正确（GB 32100）",
+            code="invalid_credit_code",
+            field="credit_code",
+        )
     others = Organization.objects.exclude(pk=instance.pk) if instance else Organization.objects.all()
     if others.filter(code=code).exists():
         raise Conflict("机构代码已被使用", code="duplicate_code", field="code")
     if others.filter(name=name).exists():
         raise Conflict("机构名称已被使用", code="duplicate_name", field="name")
     parent = fields.get("parent")
+    if parent is not None and not parent.is_active and (instance is None or instance.parent_id != parent.pk):
+        raise ValidationFailed("上级机构已停用，不能选作上级", code="parent_inactive", field="parent")
     if instance is not None and parent is not None:
         node = parent
         while node is not None:
@@ -78,6 +90,8 @@ def create_organization(actor: Any, **fields: Any) -> Organization:
     data = {key: fields.get(key) for key in ORGANIZATION_FIELDS if key in fields}
     data["code"] = str(data.get("code") or "").strip()
     data["name"] = str(data.get("name") or "").strip()
+    if data.get("credit_code"):
+        data["credit_code"] = str(data["credit_code"]).strip().upper()
     _validate_organization(data)
     with transaction.atomic():
         org = Organization.objects.create(**{k: v for k, v in data.items() if v is not None or k == "parent"})
@@ -89,12 +103,18 @@ def update_organization(actor: Any, org: Organization, **fields: Any) -> Organiz
     _require(permissions.can_manage_organizations(actor), "只有系统管理员可以管理机构")
     data = {key: getattr(org, key) for key in ORGANIZATION_FIELDS}
     data.update({key: value for key, value in fields.items() if key in ORGANIZATION_FIELDS})
+    if data.get("credit_code"):
+        data["credit_code"] = str(data["credit_code"]).strip().upper()
     _validate_organization(data, instance=org)
     changes = {
         key: [str(getattr(org, key) or ""), str(value or "")]
         for key, value in data.items()
         if getattr(org, key) != value
     }
+    if "is_active" in fields and bool(fields["is_active"]) != org.is_active:
+        if not fields["is_active"]:
+            _check_can_deactivate(org)
+        changes["is_active"] = [str(org.is_active), str(bool(fields["is_active"]))]
     with transaction.atomic():
         for key, value in data.items():
             setattr(org, key, value)
@@ -102,6 +122,46 @@ def update_organization(actor: Any, org: Organization, **fields: Any) -> Organiz
             org.is_active = bool(fields["is_active"])
         org.save()
         record("organization.updated", actor=actor, target=org, details={"changes": changes})
+    return org
+
+
+def _check_can_deactivate(org: Organization) -> None:
+    active_users = org.users.filter(is_active=True).count()
+    if active_users:
+        raise Conflict(
+            f"该机构仍有 {active_users} 个启用的账号，请先停用或调出这些账号后再停用机构",
+            code="organization_has_users",
+            field="is_active",
+        )
+    if org.children.filter(is_active=True).exists():
+        raise Conflict(
+            "该机构仍有启用的下级机构，请先停用下级机构", code="organization_has_children", field="is_active"
+        )
+    if org.api_keys.filter(revoked_at__isnull=True).exists():
+        raise Conflict(
+            "该机构仍有未吊销的应用密钥，请先吊销", code="organization_has_keys", field="is_active"
+        )
+
+
+def set_organization_active(actor: Any, org: Organization, active: bool) -> Organization:
+    """Deactivate an organization that no longer has active accounts, sub-organizations or keys, or reactivate one.
+    Organizations are never deleted: catalog, sharing and audit records keep pointing at them."""
+    _require(permissions.can_manage_organizations(actor), "只有系统管理员可以管理机构")
+    if org.is_active == active:
+        raise Conflict("机构已处于该状态", code="no_change", field="is_active")
+    if not active:
+        _check_can_deactivate(org)
+    elif org.parent is not None and not org.parent.is_active:
+        raise ValidationFailed("上级机构已停用，请先启用上级机构", code="parent_inactive", field="is_active")
+    with transaction.atomic():
+        org.is_active = active
+        org.save(update_fields=["is_active"])
+        record(
+            "organization.reactivated" if active else "organization.deactivated",
+            actor=actor,
+            target=org,
+            organization=org,
+        )
     return org
 
 
@@ -173,17 +233,40 @@ def create_user(
 
 def update_user(actor: Any, user: User, **fields: Any) -> User:
     _require(permissions.can_manage_users(actor), "只有系统管理员可以管理用户")
-    changes: dict[str, Any] = {}
-    for key in ("full_name", "phone", "organization", "is_active"):
-        if key in fields and getattr(user, key) != fields[key]:
-            changes[key] = [str(getattr(user, key)), str(fields[key])]
-            setattr(user, key, fields[key])
-    if "organization" in changes and user.organization is None and user.has_role(*ORGANIZATION_ROLES):
+    if "full_name" in fields:
+        fields["full_name"] = (fields["full_name"] or "").strip()
+        if len(fields["full_name"]) > 60:
+            raise ValidationFailed("姓名不超过60个字符", code="invalid_full_name", field="full_name")
+    if "phone" in fields:
+        fields["phone"] = (fields["phone"] or "").strip()
+        if len(fields["phone"]) > 20:
+            raise ValidationFailed("电话不超过20个字符", code="invalid_phone", field="phone")
+    changes: dict[str, Any] = {
+        key: [str(getattr(user, key)), str(fields[key])]
+        for key in ("full_name", "phone", "organization", "is_active")
+        if key in fields and getattr(user, key) != fields[key]
+    }
+    organization = fields.get("organization", user.organization)
+    is_active = fields.get("is_active", user.is_active)
+    if "organization" in changes and organization is None and user.has_role(*ORGANIZATION_ROLES):
         raise ValidationFailed(
             "持有机构角色的用户必须属于一个机构", code="organization_required", field="organization"
         )
+    if "organization" in changes and organization is not None and user.has_role(Role.PUBLIC):
+        raise ValidationFailed("公众账号不属于任何机构", code="public_role_org", field="organization")
     if user.pk == actor.pk and fields.get("is_active") is False:
         raise ValidationFailed("不能停用自己的账号", code="cannot_disable_self", field="is_active")
+    if (
+        is_active
+        and organization is not None
+        and ("organization" in changes or "is_active" in changes)
+        and user.has_role(Role.CDO)
+    ):
+        _check_no_other_cdo(
+            user, organization, field="organization" if "organization" in changes else "is_active"
+        )
+    for key in changes:
+        setattr(user, key, fields[key])
     with transaction.atomic():
         user.save()
         record("user.updated", actor=actor, target=user, details={"changes": changes})
@@ -235,58 +318,88 @@ def is_password_expired(user: User) -> bool:
 # --- Roles -------------------------------------------------------------------------------------------------------
 
 
+def _check_no_other_cdo(user: User, organization: Organization, *, field: str = "role") -> None:
+    """第六条: exactly one chief data officer per department or township."""
+    current = (
+        RoleAssignment.objects.filter(role=Role.CDO, user__organization=organization, user__is_active=True)
+        .exclude(user=user)
+        .select_related("user")
+        .first()
+    )
+    if current is not None:
+        raise Conflict(
+            f"{organization.name}已指定首席数据官（{current.user.display_name}），每个机构只能有一名首席数据官，"
+            "请先撤销后再指定",
+            code="cdo_exists",
+            field=field,
+        )
+
+
+def _grant_refusal(user: User, role: str, held: set[str]) -> ValidationFailed | Conflict | None:
+    """The rule a grant would break, if any (三员分立, the public/organization split, one CDO per organization)."""
+    if role in SEPARATED_ROLES and held & (SEPARATED_ROLES - {role}):
+        names = "、".join(str(Role(code).label) for code in sorted(held & SEPARATED_ROLES))
+        return ValidationFailed(
+            f"三员分立：该用户已是{names}，不能再担任{Role(role).label}",
+            code="separation_of_duties",
+            field="role",
+            details={"held": sorted(held & SEPARATED_ROLES)},
+        )
+    if role == Role.PUBLIC and user.organization_id is not None:
+        return ValidationFailed("公众角色只能授予不属于任何机构的账号", code="public_role_org", field="role")
+    if role in ORGANIZATION_ROLES and user.organization_id is None:
+        return ValidationFailed(
+            "该角色只能授予属于某个机构的账号", code="organization_required", field="role"
+        )
+    if role == Role.CDO and user.is_active and user.organization is not None:
+        try:
+            _check_no_other_cdo(user, user.organization)
+        except Conflict as exc:
+            return exc
+    return None
+
+
 def grant_role(actor: Any, user: User, role: str, *, request: Any = None) -> RoleAssignment:
-    """Grant a role. Only the security administrator may; 三员分立 and one CDO per organization are enforced."""
+    """Grant a role. Only the security administrator may; 三员分立 and one CDO per organization (第六条) are enforced,
+    and every refusal for breaking one of these rules is audited (`role.grant_refused`)."""
     _require(permissions.can_grant_roles(actor), "只有安全管理员可以分配角色")
     if role not in Role.values:
         raise ValidationFailed("角色无效", code="invalid_role", field="role")
     held = set(user.role_assignments.values_list("role", flat=True))
     if role in held:
         raise Conflict("该用户已持有此角色", code="role_already_held", field="role")
-    if role in SEPARATED_ROLES and held & (SEPARATED_ROLES - {role}):
-        conflicting = sorted(held & SEPARATED_ROLES)
+    with transaction.atomic():
+        if role == Role.CDO and user.organization_id is not None:
+            # Lock the organization row so that two concurrent CDO grants for it are serialized (PostgreSQL);
+            # SQLite already serializes writers with IMMEDIATE transactions.
+            list(Organization.objects.select_for_update().filter(pk=user.organization_id).values_list("pk"))
+        refusal = _grant_refusal(user, role, held)
+        if refusal is None:
+            try:
+                assignment = RoleAssignment.objects.create(user=user, role=role, granted_by=actor)
+            except IntegrityError as exc:
+                raise Conflict("该用户已持有此角色", code="role_already_held", field="role") from exc
+            record("role.granted", actor=actor, request=request, target=user, details={"role": role})
+    if refusal is not None:
+        # Recorded outside the refused transaction so that the refusal itself stays in the audit log.
         record(
             "role.grant_refused",
             actor=actor,
             request=request,
             target=user,
-            details={"role": role, "reason": "separation_of_duties", "held": conflicting},
+            details={"role": role, "reason": refusal.code, "held": sorted(held)},
         )
-        names = "、".join(str(Role(code).label) for code in conflicting)
-        raise ValidationFailed(
-            f"三员分立：该用户已是{names}，不能再担任{Role(role).label}",
-            code="separation_of_duties",
-            field="role",
-        )
-    if role == Role.PUBLIC and user.organization_id is not None:
-        raise ValidationFailed("公众角色只能授予不属于任何机构的账号", code="public_role_org", field="role")
-    if role in ORGANIZATION_ROLES and user.organization_id is None:
-        raise ValidationFailed("该角色只能授予属于某个机构的账号", code="organization_required", field="role")
-    with transaction.atomic():
-        if role == Role.CDO:
-            current = (
-                RoleAssignment.objects.select_for_update()
-                .filter(role=Role.CDO, user__organization_id=user.organization_id, user__is_active=True)
-                .select_related("user")
-                .first()
-            )
-            if current is not None:
-                raise Conflict(
-                    f"本机构已指定首席数据官（{current.user.display_name}），请先撤销后再指定",
-                    code="cdo_exists",
-                    field="role",
-                )
-        try:
-            assignment = RoleAssignment.objects.create(user=user, role=role, granted_by=actor)
-        except IntegrityError as exc:
-            raise Conflict("该用户已持有此角色", code="role_already_held", field="role") from exc
-        record("role.granted", actor=actor, request=request, target=user, details={"role": role})
+        raise refusal
     user.forget_roles()
     return assignment
 
 
 def revoke_role(actor: Any, user: User, role: str, *, request: Any = None) -> None:
     _require(permissions.can_grant_roles(actor), "只有安全管理员可以撤销角色")
+    if user.pk == actor.pk and role == Role.SECURITY_ADMIN:
+        raise ValidationFailed(
+            "不能撤销自己的安全管理员角色，请由另一名安全管理员操作", code="cannot_revoke_self", field="role"
+        )
     with transaction.atomic():
         deleted, _ = RoleAssignment.objects.filter(user=user, role=role).delete()
         if not deleted:

@@ -8,14 +8,19 @@ data plane can follow renames and retirements without losing rows.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tongshu.core.errors import Conflict
 from tongshu.standards.levels import SecurityLevel
 
 from .choices import FormatClass, OpenType, ShareMethod, ShareType, UpdateCycle, VersionState
+
+FROZEN_STATES = frozenset({VersionState.PUBLISHED, VersionState.SUPERSEDED})
 
 
 class Resource(models.Model):
@@ -120,9 +125,38 @@ class ResourceVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.name} v{self.number}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A published (or superseded) version never changes; the one exception is the catalog service marking a
+        published version superseded when its successor is published (`save(update_fields=["state"])`)."""
+        stored = getattr(self, "_stored_state", None)
+        if stored in FROZEN_STATES and self.pk is not None:
+            superseding = (
+                stored == VersionState.PUBLISHED
+                and self.state == VersionState.SUPERSEDED
+                and list(kwargs.get("update_fields") or []) == ["state"]
+            )
+            if not superseding:
+                raise Conflict("已发布的版本不可修改，变更须提交新版本并经审核", code="published_immutable")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self, "_stored_state", None) in FROZEN_STATES:
+            raise Conflict("已发布的版本不可删除", code="published_immutable")
+        return super().delete(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> ResourceVersion:
+        instance = super().from_db(db, field_names, values)
+        instance._stored_state = instance.__dict__.get("state")
+        return instance
+
     @property
     def is_editable(self) -> bool:
         return self.state in (VersionState.DRAFT, VersionState.RETURNED)
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.state in FROZEN_STATES
 
 
 class MaskingMethod(models.TextChoices):
@@ -187,6 +221,11 @@ class InfoItem(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk and self.version.state in FROZEN_STATES:
+            raise Conflict("已发布版本的信息项不可修改", code="published_immutable")
+        super().save(*args, **kwargs)
 
 
 class VersionTransition(models.Model):
@@ -297,3 +336,6 @@ class CatalogSettings(models.Model):
     def current(cls) -> CatalogSettings:
         settings_row, _created = cls.objects.get_or_create(pk=1)
         return settings_row
+
+
+from .search_models import SearchDocument, SearchIndexState, SearchPosting  # noqa: E402,F401  (catalog search index)

@@ -9,6 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from tongshu.accounts.roles import Role
+from tongshu.standards import menu as standards_menu
 
 ALL_STAFF = frozenset(Role) - {Role.PUBLIC}
 EVERYONE = frozenset(Role)
@@ -25,9 +26,34 @@ class MenuEntry:
 MENU: list[MenuEntry] = [
     MenuEntry(_("Home"), "core:home", EVERYONE),
     MenuEntry(_("Message centre"), "core:messages", EVERYONE),
+    MenuEntry(_("Information resource catalog"), "catalog_search:search", ALL_STAFF, _("Catalog management")),
+    MenuEntry(
+        _("Department catalog"),
+        "catalog:department",
+        frozenset({Role.CDO, Role.DATA_ADMIN, Role.DEPT_USER, Role.AUTHORITY, Role.OPERATOR_ADMIN}),
+        _("Catalog management"),
+    ),
+    MenuEntry(
+        _("Review queue"), "catalog:review_queue", frozenset({Role.AUTHORITY}), _("Catalog management")
+    ),
+    MenuEntry(
+        _("Business systems"),
+        "catalog:systems",
+        frozenset({Role.CDO, Role.DATA_ADMIN, Role.AUTHORITY, Role.OPERATOR_ADMIN}),
+        _("Catalog management"),
+    ),
+    MenuEntry(
+        _("Catalog settings"), "catalog:settings", frozenset({Role.OPERATOR_ADMIN}), _("Catalog management")
+    ),
+    MenuEntry(standards_menu.CODE_SETS, "standards:code_sets", ALL_STAFF, standards_menu.SECTION),
+    MenuEntry(standards_menu.DATA_ELEMENTS, "standards:data_elements", ALL_STAFF, standards_menu.SECTION),
+    MenuEntry(standards_menu.CATEGORIES, "standards:categories", ALL_STAFF, standards_menu.SECTION),
     MenuEntry(_("Organizations"), "accounts:organizations", frozenset({Role.OPERATOR_ADMIN}), _("System")),
     MenuEntry(
-        _("Users"), "accounts:users", frozenset({Role.OPERATOR_ADMIN, Role.CDO, Role.DATA_ADMIN}), _("System")
+        _("Users"),
+        "accounts:users",
+        frozenset({Role.OPERATOR_ADMIN, Role.SECURITY_ADMIN, Role.CDO, Role.DATA_ADMIN}),
+        _("System"),
     ),
     MenuEntry(_("Role assignment"), "accounts:roles", frozenset({Role.SECURITY_ADMIN}), _("Security")),
     MenuEntry(

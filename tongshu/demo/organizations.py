@@ -17,7 +17,8 @@ from tongshu.core.checksums import make_uscc
 DATA = Path(__file__).parent / "data"
 COUNTY = "430623"
 
-# (code, name, short name); the order gives each department its number in resource codes.
+# (code, name, short name); the order gives each department its number in resource codes (the two-digit 项 of
+# the department branch): departments 1–20, townships 21–34, public-service enterprises 35–37.
 DEPARTMENTS = [
     ("SPJ", "华容县行政审批服务局", "县行政审批服务局"),
     ("DSJ", "华容县大数据中心", "县大数据中心"),
@@ -115,7 +116,7 @@ def load_organizations() -> dict[str, Organization]:
             kind=OrganizationKind.TOWNSHIP,
             division_code=row["code"],
             credit_code=_uscc(100 + offset),
-            sequence=100 + offset,
+            sequence=len(DEPARTMENTS) + offset,
         )
     for offset, (code, name, short) in enumerate(ENTERPRISES, start=1):
         orgs[code] = _upsert_org(
@@ -125,7 +126,7 @@ def load_organizations() -> dict[str, Organization]:
             kind=OrganizationKind.PUBLIC_SERVICE,
             division_code=COUNTY,
             credit_code=make_uscc("9", "1", COUNTY, f"{55000000 + offset:08d}"),
-            sequence=200 + offset,
+            sequence=len(DEPARTMENTS) + len(townships()) + offset,
         )
     orgs["YYS"] = _upsert_org(
         "4306-DSJ",

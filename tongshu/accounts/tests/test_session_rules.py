@@ -26,7 +26,10 @@ def _change_password(client: Client, old: str, new: str = NEW_PASSWORD, next_url
     )
 
 
-def test_an_admin_created_account_must_change_its_password_at_first_login(personas):
+def test_an_admin_created_account_must_change_its_password_at_first_login(personas, settings):
+    from tongshu import settings as project_settings
+
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS  # the real hasher for the real flow
     user, temporary = services.create_user(
         personas.operator, username="newclerk", full_name="新职员", organization=personas.consumer_org
     )

@@ -41,6 +41,7 @@ def make_resource(
         "format_class": FormatClass.DATABASE,
         "format_type": "PostgreSQL",
         "share_type": ShareType.UNCONDITIONAL,
+        "share_method": "12",
         "open_type": OpenType.NONE,
         "update_cycle": UpdateCycle.DAILY,
         "provision_methods": ["1"],

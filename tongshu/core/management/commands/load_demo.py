@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from tongshu.demo import organizations
+from tongshu.standards.loading import load_standards
 
 
 class Command(BaseCommand):
@@ -15,6 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         orgs = organizations.load_organizations()
+        load_standards()  # after the organizations: the category tree's department branch is built from them
         organizations.load_accounts(orgs)
         self.stdout.write(self.style.SUCCESS(f"华容县演示数据已就绪：{len(orgs)} 个机构。"))
         if settings.DEMO_MODE:

@@ -51,4 +51,9 @@ class Command(BaseCommand):
         for job in load_jobs().values():
             if job.seconds:  # interval jobs run once at start, so /healthz sees a worker within seconds
                 _enqueue(job)
-        scheduler.start()
+        try:
+            scheduler.start()
+        finally:  # stopped (SIGTERM/SIGINT): seal the audit log's tail and sign a shutdown checkpoint
+            from tongshu.security.audit import flush
+
+            flush()

@@ -49,3 +49,6 @@ class Command(BaseCommand):
                     child.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     child.kill()
+            from tongshu.security.audit import flush
+
+            flush()  # seal the audit log's tail and sign a shutdown checkpoint (docs/architecture.md)

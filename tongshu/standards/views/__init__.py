@@ -1,0 +1,1 @@
+"""Pages of the standards app: code sets, data elements, the resource category tree."""
