@@ -338,9 +338,11 @@ class BatchWriter:
         else:
             target, frame_columns = self._staging, names
         raw = self._connection.connection.driver_connection
-        with raw.cursor() as cursor:  # type: ignore[union-attr]
-            with cursor.copy(f"COPY {target} ({frame_columns}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
-                copy.write(buffer.getbuffer())
+        with (
+            raw.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY {target} ({frame_columns}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy,
+        ):
+            copy.write(buffer.getbuffer())
 
     # --- applying -------------------------------------------------------------------------------------------------
     def commit(self) -> WriteSummary:

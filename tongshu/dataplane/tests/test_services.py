@@ -24,11 +24,14 @@ CSV = "公民身份号码,姓名,出生日期\n11010519491231002X,张三,1949-12
 @pytest.fixture
 def resource(personas):
     resource = make_resource(personas.provider_org, name="户籍人口基本信息", items=ITEMS)
-    item = resource.published_version.items.get(name="公民身份号码")
+    from tongshu.catalog.models import InfoItem
     from tongshu.standards.tests.factories import make_data_element
 
-    item.data_element = make_data_element("居民身份证号码", length="C18", check_rule="resident_id")
-    item.save()
+    element = make_data_element("居民身份证号码", length="C18", check_rule="resident_id")
+    # Published items are immutable through the ORM; the fixture binds the element as the catalog would have.
+    InfoItem.objects.filter(version=resource.published_version, name="公民身份号码").update(
+        data_element=element
+    )
     return resource
 
 
