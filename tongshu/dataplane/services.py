@@ -21,7 +21,7 @@ from tongshu.core.errors import Conflict, NotFound, PermissionDenied, TooLarge, 
 from tongshu.quality.engine import rules_for
 from tongshu.security.audit import record
 
-from . import permissions, pipeline, readers, store
+from . import permissions, pipeline, readers, readers_json, readers_sheet, store
 from .models import Batch, BatchMode, BatchSource, BatchStatus, ResourceData
 from .schema import ResourceSchema, schema_for_version
 
@@ -161,13 +161,57 @@ def submit_file(
 
 
 def _chunks_for(batch: Batch, schema: ResourceSchema):  # type: ignore[no-untyped-def]
+    """The batch's file as mapped string chunks, whatever its format; read progress is recorded on the batch."""
+    header, chunks = source_chunks(batch)
+    mapping = _resolve_mapping(header, schema, batch.column_mapping)
+    if batch.file_format in ("json", "ndjson"):
+        # Keys a record first shows after the first chunk still map, by the same rules as the header's.
+        mapping = _extend_mapping(mapping, schema, batch.column_mapping)
+    return pipeline.map_columns(_recording_progress(batch.pk, chunks), mapping, schema)
+
+
+def source_chunks(batch: Batch):  # type: ignore[no-untyped-def]
+    """The header and string chunks of a batch's stored file, by its format."""
     path = Path(batch.file_path)
     if batch.file_format == "csv":
-        header, chunks = readers.read_csv(path)
-    else:
-        raise ValidationFailed("暂不支持该格式", code="unsupported_format")
-    mapping = _resolve_mapping(header, schema, batch.column_mapping)
-    return pipeline.map_columns(chunks, mapping, schema)
+        return readers.read_csv(path)
+    if batch.file_format in readers_sheet.SHEET_FORMATS:
+        return readers_sheet.read_sheet(
+            path, batch.file_format, sheet_name=batch.column_mapping.get(SHEET_KEY)
+        )
+    if batch.file_format in ("json", "ndjson"):
+        return readers_json.read_json(path, lines=batch.file_format == "ndjson")
+    raise ValidationFailed("不支持的文件格式", code="unsupported_format")
+
+
+SHEET_KEY = "__sheet__"  # a mapping entry naming the worksheet to read (the first one otherwise)
+PROGRESS_EVERY_ROWS = 100_000
+
+
+def _recording_progress(batch_id: int, chunks):  # type: ignore[no-untyped-def]
+    """Pass chunks through, writing `Batch.rows_read` after the first chunk and then at most every ~100k rows."""
+    read = written = 0
+    for chunk in chunks:
+        read += chunk.height
+        if written == 0 or read - written >= PROGRESS_EVERY_ROWS:
+            Batch.objects.filter(pk=batch_id).update(rows_read=read)
+            written = read
+        yield chunk
+
+
+def _extend_mapping(
+    mapping: dict[str, str], schema: ResourceSchema, remembered: dict[str, str]
+) -> dict[str, str]:
+    extended = dict(mapping)
+    taken = set(mapping.values())
+    candidates = [*remembered.items()]
+    candidates += [(column.label, column.field_name) for column in schema.columns]
+    candidates += [(column.field_name, column.field_name) for column in schema.columns]
+    for source, target in candidates:
+        if source not in extended and target not in taken and source != SHEET_KEY:
+            extended[source] = target
+            taken.add(target)
+    return extended
 
 
 def _resolve_mapping(header: list[str], schema: ResourceSchema, remembered: dict[str, str]) -> dict[str, str]:
