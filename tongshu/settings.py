@@ -287,3 +287,7 @@ DATAPLANE_UPLOAD_LIMITS_MB = {
     "ods": env_int("UPLOAD_LIMIT_ODS_MB", 50),
     "default": 50,
 }
+# Push API (系统对接): the largest JSON body accepted in one request, in MiB (413 above it).
+DATAPLANE_PUSH_MAX_MB = env_int("PUSH_MAX_MB", 20)
+# Zip-based spreadsheets (XLSX, ODS) are refused before reading when their directory promises more than this.
+DATAPLANE_SPREADSHEET_ZIP_LIMITS = {"max_entries": 10_000, "max_uncompressed_mb": 2048, "max_ratio": 200}

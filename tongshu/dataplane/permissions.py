@@ -22,6 +22,10 @@ def can_load_data(actor: Any, resource: Any) -> bool:
 
 
 def can_view_batches(user: Any, resource: Any) -> bool:
+    if (
+        getattr(user, "prefix", None) is not None
+    ):  # the provider's application key sees the batches it may push
+        return bool(user.is_usable and user.organization_id == resource.provider_id)
     return bool(
         getattr(user, "is_authenticated", False)
         and user.is_active
