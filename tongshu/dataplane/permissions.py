@@ -31,3 +31,18 @@ def can_view_batches(user: Any, resource: Any) -> bool:
         and user.is_active
         and (user.organization_id == resource.provider_id or user.has_role(Role.OPERATOR_ADMIN))
     )
+
+
+def managed_resources(user: Any) -> Any:
+    """Published resources whose data the user manages: the own organization's for its data administrators and CDO,
+    every organization's for the operator (who sees batches platform-wide)."""
+    from tongshu.catalog.models import Resource
+
+    published = Resource.objects.filter(published_version__isnull=False, is_retired=False)
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return published.none()
+    if user.has_role(Role.OPERATOR_ADMIN):
+        return published
+    if user.has_role(*DEPARTMENT_MANAGER_ROLES) and user.organization_id:
+        return published.filter(provider_id=user.organization_id)
+    return published.none()
