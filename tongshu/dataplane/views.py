@@ -68,6 +68,8 @@ def index(request: HttpRequest) -> HttpResponse:
         .order_by("provider__code", "code")
     )
     page = Paginator(resources, 30).get_page(request.GET.get("page"))
+    for resource in page:
+        resource.can_load = permissions.can_load_data(user, resource)  # type: ignore[attr-defined]
     return render(request, "dataplane/index.html", {"page": page})
 
 
