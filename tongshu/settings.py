@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "tongshu.standards",
     "tongshu.catalog",
     "tongshu.assessment",
+    "tongshu.quality",
+    "tongshu.dataplane",
 ]
 
 MIDDLEWARE = [
@@ -273,3 +275,19 @@ CATALOG_IMPORT_MAX_MB = env_int("CATALOG_IMPORT_MAX_MB", 10)
 
 # The demo accounts' password, shown on the console and the login page in demo mode only.
 DEMO_PASSWORD = env("DEMO_PASSWORD", "Huarong@2026")
+
+# --- Data plane -------------------------------------------------------------------------------------------------
+# Upload limits per format, in MiB (a clear 413 above them). CSV and NDJSON stream, so theirs can be large.
+DATAPLANE_UPLOAD_LIMITS_MB = {
+    "csv": env_int("UPLOAD_LIMIT_CSV_MB", 4096),
+    "ndjson": env_int("UPLOAD_LIMIT_NDJSON_MB", 4096),
+    "json": env_int("UPLOAD_LIMIT_JSON_MB", 200),
+    "xlsx": env_int("UPLOAD_LIMIT_XLSX_MB", 100),
+    "xls": env_int("UPLOAD_LIMIT_XLS_MB", 50),
+    "ods": env_int("UPLOAD_LIMIT_ODS_MB", 50),
+    "default": 50,
+}
+# Push API (系统对接): the largest JSON body accepted in one request, in MiB (413 above it).
+DATAPLANE_PUSH_MAX_MB = env_int("PUSH_MAX_MB", 20)
+# Zip-based spreadsheets (XLSX, ODS) are refused before reading when their directory promises more than this.
+DATAPLANE_SPREADSHEET_ZIP_LIMITS = {"max_entries": 10_000, "max_uncompressed_mb": 2048, "max_ratio": 200}

@@ -9,6 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from tongshu.accounts.roles import Role
+from tongshu.dataplane import menu as dataplane_menu
 from tongshu.standards import menu as standards_menu
 
 ALL_STAFF = frozenset(Role) - {Role.PUBLIC}
@@ -46,6 +47,12 @@ MENU: list[MenuEntry] = [
         _("Catalog settings"), "catalog:settings", frozenset({Role.OPERATOR_ADMIN}), _("Catalog management")
     ),
     MenuEntry(_("Catalog import and export"), "catalog_exchange:home", ALL_STAFF, _("Catalog management")),
+    MenuEntry(
+        dataplane_menu.DATA_MANAGEMENT,
+        "dataplane:index",
+        frozenset({Role.CDO, Role.DATA_ADMIN, Role.OPERATOR_ADMIN}),
+        dataplane_menu.SECTION,
+    ),
     MenuEntry(standards_menu.CODE_SETS, "standards:code_sets", ALL_STAFF, standards_menu.SECTION),
     MenuEntry(standards_menu.DATA_ELEMENTS, "standards:data_elements", ALL_STAFF, standards_menu.SECTION),
     MenuEntry(standards_menu.CATEGORIES, "standards:categories", ALL_STAFF, standards_menu.SECTION),

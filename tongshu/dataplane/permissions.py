@@ -1,0 +1,48 @@
+"""Who may load, read and reveal a resource's data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tongshu.accounts.roles import DEPARTMENT_MANAGER_ROLES, Role
+
+
+def can_load_data(actor: Any, resource: Any) -> bool:
+    """The provider's data administrators and CDO; an application key of the provider (系统对接)."""
+    if actor is None:
+        return False
+    if getattr(actor, "prefix", None) is not None:  # an ApiKey
+        return actor.is_usable and actor.organization_id == resource.provider_id
+    return bool(
+        getattr(actor, "is_authenticated", False)
+        and actor.is_active
+        and actor.organization_id == resource.provider_id
+        and actor.has_role(*DEPARTMENT_MANAGER_ROLES)
+    )
+
+
+def can_view_batches(user: Any, resource: Any) -> bool:
+    if (
+        getattr(user, "prefix", None) is not None
+    ):  # the provider's application key sees the batches it may push
+        return bool(user.is_usable and user.organization_id == resource.provider_id)
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and (user.organization_id == resource.provider_id or user.has_role(Role.OPERATOR_ADMIN))
+    )
+
+
+def managed_resources(user: Any) -> Any:
+    """Published resources whose data the user manages: the own organization's for its data administrators and CDO,
+    every organization's for the operator (who sees batches platform-wide)."""
+    from tongshu.catalog.models import Resource
+
+    published = Resource.objects.filter(published_version__isnull=False, is_retired=False)
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return published.none()
+    if user.has_role(Role.OPERATOR_ADMIN):
+        return published
+    if user.has_role(*DEPARTMENT_MANAGER_ROLES) and user.organization_id:
+        return published.filter(provider_id=user.organization_id)
+    return published.none()

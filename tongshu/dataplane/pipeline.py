@@ -1,0 +1,175 @@
+"""One pipeline for every way data comes in: map columns → validate → write, one transaction per batch.
+
+`run_pipeline` takes string chunks (from a file reader, a push, a pull or a form), validates them column-wise,
+tracks key uniqueness across chunks, writes good rows through the store's BatchWriter and either commits or rolls
+back according to the batch's mode and the resource's bad-row policy:
+- policy `reject`: any error rejects the whole batch;
+- policy `skip`: bad rows are left out and reported, the rest is applied;
+- a full replace is always rejected whole on any error (loading it without the bad rows would retire their records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+
+from tongshu.quality.engine import ERROR, ROW, Rule, empty_errors, validate
+
+from .schema import ResourceSchema
+from .store import BatchWriter, WriteSummary
+
+KEY = "_key"
+REPORT_HEADER = ["行号", "信息项", "字段", "值", "问题代码", "原因", "级别"]
+
+
+@dataclass
+class PipelineResult:
+    status: str  # "applied" or "rejected"
+    total_rows: int = 0
+    bad_rows: int = 0
+    warnings: int = 0
+    summary: WriteSummary = field(default_factory=WriteSummary)
+    errors_sample: list[dict[str, object]] = field(default_factory=list)
+    report_path: Path | None = None
+
+
+class ErrorReport:
+    """Streams every error row to a CSV report file and keeps the first few in memory for the response."""
+
+    def __init__(self, path: Path | None, sample_size: int = 200) -> None:
+        self.path, self.sample_size = path, sample_size
+        self.sample: list[dict[str, object]] = []
+        self.errors = self.warnings = 0
+        self._bad_rows: set[int] = set()
+        self._handle: BinaryIO | None = None
+
+    def add(self, errors: pl.DataFrame) -> None:
+        if errors.height == 0:
+            return
+        is_error = errors["severity"] == ERROR
+        self.errors += int(is_error.sum())
+        self.warnings += int((~is_error).sum())
+        self._bad_rows.update(errors.filter(is_error)["row"].to_list())
+        if len(self.sample) < self.sample_size:
+            self.sample.extend(errors.head(self.sample_size - len(self.sample)).to_dicts())
+        if self.path is not None:
+            if self._handle is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._handle = open(self.path, "wb")  # noqa: SIM115
+                self._handle.write(b"\xef\xbb\xbf" + ",".join(REPORT_HEADER).encode() + b"\n")
+            errors.select("row", "label", "field", "value", "code", "reason", "severity").write_csv(
+                self._handle, include_header=False
+            )
+
+    @property
+    def bad_row_count(self) -> int:
+        return len(self._bad_rows)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def _key_expr(keys: list[str]) -> pl.Expr:
+    parts = [pl.col(k).cast(pl.String).fill_null("") for k in keys]
+    return pl.concat_str(parts, separator="\x1f") if len(parts) > 1 else parts[0]
+
+
+def run_pipeline(
+    schema: ResourceSchema,
+    chunks: Iterable[pl.DataFrame],
+    *,
+    batch_id: int,
+    mode: str,
+    policy: str,
+    rules: list[Rule],
+    report_path: Path | None = None,
+) -> PipelineResult:
+    keys = list(schema.key_fields)
+    report = ErrorReport(report_path)
+    seen = pl.DataFrame(schema={KEY: pl.String, "first_row": pl.Int64})
+    rejecting = False
+    total = 0
+    try:
+        with BatchWriter(schema, batch_id, mode) as writer:
+            for chunk in chunks:
+                total += chunk.height
+                result = validate(chunk, schema, rules)
+                errors = result.errors
+                if keys and seen.height:
+                    # Keys that an earlier chunk already had (the engine checks duplicates within the chunk).
+                    chunk_keys = result.typed.select(pl.col(ROW), _key_expr(keys).alias(KEY))
+                    repeated = chunk_keys.join(seen, on=KEY, how="inner")
+                    if repeated.height:
+                        labels = schema.column(keys[0]).label
+                        errors = pl.concat(
+                            [
+                                errors,
+                                repeated.select(
+                                    pl.col(ROW).alias("row"),
+                                    pl.lit(keys[0]).alias("field"),
+                                    pl.lit(labels).alias("label"),
+                                    pl.col(KEY).alias("value"),
+                                    pl.lit("duplicate_key").alias("code"),
+                                    pl.format("主键重复（与第{}行相同）", pl.col("first_row")).alias(
+                                        "reason"
+                                    ),
+                                    pl.lit(ERROR).alias("severity"),
+                                ),
+                            ]
+                        ).sort("row")
+                if keys:
+                    firsts = result.typed.select(
+                        _key_expr(keys).alias(KEY), pl.col(ROW).alias("first_row")
+                    ).unique(subset=KEY, keep="first", maintain_order=True)
+                    seen = pl.concat([seen, firsts.join(seen, on=KEY, how="anti")])
+                report.add(errors)
+                has_errors = bool(errors.height) and bool((errors["severity"] == ERROR).any())
+                if has_errors and (policy == "reject" or mode == "replace"):
+                    rejecting = True
+                if rejecting:
+                    continue  # keep validating, to report every error, but write nothing more
+                typed = result.typed
+                if has_errors:
+                    bad = errors.filter(pl.col("severity") == ERROR)["row"].unique()
+                    typed = typed.filter(~pl.col(ROW).is_in(bad.implode()))
+                writer.write(typed.drop(ROW))
+            if rejecting or (total and report.bad_row_count == total):
+                writer.abort()
+                status, summary = "rejected", WriteSummary()
+            else:
+                summary = writer.commit()
+                status = "applied"
+    finally:
+        report.close()
+    return PipelineResult(
+        status=status,
+        total_rows=total,
+        bad_rows=report.bad_row_count,
+        warnings=report.warnings,
+        summary=summary,
+        errors_sample=report.sample,
+        report_path=report_path if report.errors or report.warnings else None,
+    )
+
+
+def map_columns(
+    chunks: Iterable[pl.DataFrame], mapping: dict[str, str], schema: ResourceSchema
+) -> Iterator[pl.DataFrame]:
+    """Rename source columns to field names; fields the source lacks become empty (required-rules then catch them)."""
+    fields = [column.field_name for column in schema.columns]
+    for chunk in chunks:
+        renamed = chunk.rename(
+            {source: target for source, target in mapping.items() if source in chunk.columns}
+        )
+        missing = [name for name in fields if name not in renamed.columns]
+        if missing:
+            renamed = renamed.with_columns([pl.lit(None, dtype=pl.String).alias(name) for name in missing])
+        yield renamed.select([*fields, ROW])
+
+
+__all__ = ["PipelineResult", "empty_errors", "map_columns", "run_pipeline"]

@@ -1,0 +1,492 @@
+"""The data-plane store: the only code that builds SQL for resource tables (SQLAlchemy Core, bound parameters).
+
+One physical table per published resource (`r<resource id>`, in the schema `org_<organization id>` on PostgreSQL):
+typed columns from its info items, `_rid` (surrogate key), a unique index on the key items, indexes on queryable
+items, and `_batch`, `_updated_at`, `_deleted`. Beside it, `<table>__h` keeps every superseded row version with the
+batch range it was current in, so the resource can be read as of any batch, and `_tongshu_batches` records each
+applied batch in the same transaction as its rows (the source of truth for "was this batch applied?").
+
+Writing goes through `BatchWriter`: one database transaction per batch, so a batch is applied whole or not at all,
+whatever happens to the process.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from django.conf import settings
+
+from .schema import (
+    BOOLEAN_TYPES,
+    DATE_TYPES,
+    DATETIME_TYPES,
+    DECIMAL_TYPES,
+    FLOAT_TYPES,
+    INTEGER_TYPES,
+    Column,
+    ResourceSchema,
+)
+
+SYSTEM_COLUMNS = ("_rid", "_batch", "_updated_at", "_deleted")
+_engines: dict[str, sa.Engine] = {}
+_lock = threading.Lock()
+
+
+def get_engine(url: str | None = None) -> sa.Engine:
+    url = url or settings.DATA_URL
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            if url.startswith("sqlite"):
+                engine = sa.create_engine(url, connect_args={"timeout": 60, "isolation_level": None})
+                sa.event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                engine = sa.create_engine(url, pool_pre_ping=True)
+            _engines[url] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()
+
+
+def is_sqlite(engine: sa.Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def sql_type(column: Column) -> sa.types.TypeEngine[Any]:
+    dtype, length = column.data_type, column.length
+    if dtype in INTEGER_TYPES:
+        return sa.BigInteger()
+    if dtype in DECIMAL_TYPES:
+        precision = length.maximum or (18 if dtype == "Y" else 38)
+        scale = length.scale if length.scale is not None else (2 if dtype == "Y" else 0)
+        return sa.Numeric(precision, scale)
+    if dtype in FLOAT_TYPES:
+        return sa.Float()
+    if dtype in DATE_TYPES:
+        return sa.Date()
+    if dtype in DATETIME_TYPES:
+        return sa.DateTime()
+    if dtype in BOOLEAN_TYPES:
+        return sa.Boolean()
+    if dtype == "M" or length.maximum is None or length.maximum > 4000:
+        return sa.Text()
+    return sa.String(length.maximum)
+
+
+def _namespace(engine: sa.Engine, schema: ResourceSchema) -> str | None:
+    return None if is_sqlite(engine) else schema.namespace or None
+
+
+def build_tables(engine: sa.Engine, schema: ResourceSchema) -> tuple[sa.Table, sa.Table]:
+    """The SQLAlchemy definitions of a resource's table and its history table."""
+    metadata = sa.MetaData(schema=_namespace(engine, schema))
+    data_columns = [
+        sa.Column(column.field_name, sql_type(column), nullable=True) for column in schema.columns
+    ]
+    table = sa.Table(
+        schema.table_name,
+        metadata,
+        sa.Column(
+            "_rid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+        *data_columns,
+        sa.Column("_batch", sa.BigInteger(), nullable=False),
+        sa.Column("_updated_at", sa.DateTime(), nullable=False),
+        sa.Column("_deleted", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    if schema.key_fields:
+        sa.Index(f"{schema.table_name}_key", *[table.c[name] for name in schema.key_fields], unique=True)
+    for column in schema.columns:
+        if column.is_queryable and not (column.is_key and len(schema.key_fields) == 1):
+            sa.Index(f"{schema.table_name}_q_{column.field_name}", table.c[column.field_name])
+    sa.Index(f"{schema.table_name}_batch", table.c["_batch"])
+    history = sa.Table(
+        f"{schema.table_name}__h",
+        metadata,
+        sa.Column("_rid", sa.BigInteger(), nullable=False),
+        *[sa.Column(column.field_name, sql_type(column), nullable=True) for column in schema.columns],
+        sa.Column("_batch", sa.BigInteger(), nullable=False),
+        sa.Column("_updated_at", sa.DateTime(), nullable=False),
+        sa.Column("_deleted", sa.Boolean(), nullable=False),
+        sa.Column("_superseded_by", sa.BigInteger(), nullable=False),
+        sa.Index(f"{schema.table_name}__h_rid", "_rid", "_superseded_by"),
+    )
+    return table, history
+
+
+def batches_table(engine: sa.Engine) -> sa.Table:
+    metadata = sa.MetaData(schema=None if is_sqlite(engine) else "tongshu")
+    return sa.Table(
+        "_tongshu_batches",
+        metadata,
+        sa.Column("batch_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("resource_id", sa.BigInteger(), nullable=False, index=True),
+        sa.Column("mode", sa.String(20), nullable=False),
+        sa.Column("inserted", sa.BigInteger(), nullable=False),
+        sa.Column("updated", sa.BigInteger(), nullable=False),
+        sa.Column("retired", sa.BigInteger(), nullable=False),
+        sa.Column("applied_at", sa.DateTime(), nullable=False),
+    )
+
+
+def ensure_tables(schema: ResourceSchema, engine: sa.Engine | None = None) -> sa.Table:
+    engine = engine or get_engine()
+    table, history = build_tables(engine, schema)
+    with engine.begin() as conn:
+        if not is_sqlite(engine):
+            conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema.namespace}"'))
+            conn.execute(sa.text('CREATE SCHEMA IF NOT EXISTS "tongshu"'))
+        batches_table(engine).create(conn, checkfirst=True)
+        table.create(conn, checkfirst=True)
+        history.create(conn, checkfirst=True)
+    return table
+
+
+def applied_batch(batch_id: int, engine: sa.Engine | None = None) -> dict[str, Any] | None:
+    """The data plane's record of an applied batch, or None: the truth after a crash between the two databases."""
+    engine = engine or get_engine()
+    table = batches_table(engine)
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(table.name, schema=table.schema):
+            return None
+        row = conn.execute(sa.select(table).where(table.c.batch_id == batch_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def count_rows(
+    schema: ResourceSchema, *, include_deleted: bool = False, engine: sa.Engine | None = None
+) -> int:
+    engine = engine or get_engine()
+    table, _history = build_tables(engine, schema)
+    query = sa.select(sa.func.count()).select_from(table)
+    if not include_deleted:
+        query = query.where(table.c._deleted == sa.false())
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(table.name, schema=table.schema):
+            return 0
+        return int(conn.execute(query).scalar_one())
+
+
+@dataclass
+class WriteSummary:
+    inserted: int = 0
+    updated: int = 0
+    retired: int = 0
+
+
+def _value_columns(schema: ResourceSchema) -> list[str]:
+    return [column.field_name for column in schema.columns]
+
+
+def _quote(engine: sa.Engine, name: str) -> str:
+    return engine.dialect.identifier_preparer.quote(name)
+
+
+def _qualified(engine: sa.Engine, table: sa.Table) -> str:
+    preparer = engine.dialect.identifier_preparer
+    return preparer.format_table(table)
+
+
+class BatchWriter:
+    """Writes one batch in one transaction. Use as a context manager; call `commit()` to apply, anything else
+    (an exception, `abort()`, the process dying) leaves the resource exactly as it was."""
+
+    def __init__(
+        self, schema: ResourceSchema, batch_id: int, mode: str, engine: sa.Engine | None = None
+    ) -> None:
+        if mode not in ("upsert", "replace"):
+            raise ValueError(mode)
+        self.schema, self.batch_id, self.mode = schema, int(batch_id), mode
+        self.engine = engine or get_engine()
+        self.table, self.history = build_tables(self.engine, schema)
+        self.columns = _value_columns(schema)
+        self.now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        self.summary = WriteSummary()
+        self._connection: sa.Connection | None = None
+        self._direct = False  # first load into an empty table: write straight into it, index afterwards
+        self._staging = f"_stage_{schema.table_name}_{self.batch_id}"
+        self._rows = 0
+
+    # --- lifecycle ------------------------------------------------------------------------------------------------
+    def __enter__(self) -> BatchWriter:
+        ensure_tables(self.schema, self.engine)
+        self._connection = self.engine.connect()
+        conn = self._connection
+        if is_sqlite(self.engine):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.begin()
+            # One writer per resource at a time; other resources are not blocked.
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": 7_000_000_000 + self.schema.resource_id}
+            )
+        live = conn.execute(sa.select(sa.func.count()).select_from(self.table)).scalar_one()
+        self._direct = live == 0
+        if self._direct:
+            for index in self.table.indexes:
+                conn.execute(sa.schema.DropIndex(index, if_exists=True))
+        else:
+            self._create_staging(conn)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        conn = self._connection
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction() or is_sqlite(self.engine):
+                self._rollback(conn)
+        finally:
+            conn.close()
+            self._connection = None
+
+    def _rollback(self, conn: sa.Connection) -> None:
+        if is_sqlite(self.engine):
+            raw = conn.connection.driver_connection
+            if raw is not None and raw.in_transaction:
+                raw.rollback()
+        elif conn.in_transaction():
+            conn.rollback()
+
+    def abort(self) -> None:
+        if self._connection is not None:
+            self._rollback(self._connection)
+
+    # --- writing --------------------------------------------------------------------------------------------------
+    def _create_staging(self, conn: sa.Connection) -> None:
+        names = ", ".join(_quote(self.engine, name) for name in self.columns)
+        source = _qualified(self.engine, self.table)
+        temp = "TEMP" if is_sqlite(self.engine) else "TEMPORARY"
+        conn.exec_driver_sql(f"CREATE {temp} TABLE {self._staging} AS SELECT {names} FROM {source} WHERE 1=0")
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Append validated, typed rows (columns = the schema's fields)."""
+        assert self._connection is not None
+        if frame.height == 0:
+            return
+        frame = frame.select(self.columns)
+        self._rows += frame.height
+        if is_sqlite(self.engine):
+            self._write_sqlite(frame)
+        else:
+            self._write_postgres(frame)
+
+    def _write_sqlite(self, frame: pl.DataFrame) -> None:
+        assert self._connection is not None
+        # sqlite3 has no date type: store ISO text, as SQLAlchemy's SQLite dialect reads it back.
+        temporal = [name for name, dtype in frame.schema.items() if dtype in (pl.Date, pl.Datetime)]
+        if temporal:
+            frame = frame.with_columns(
+                [
+                    pl.col(name).dt.strftime(
+                        "%Y-%m-%d" if frame.schema[name] == pl.Date else "%Y-%m-%d %H:%M:%S.%f"
+                    )
+                    for name in temporal
+                ]
+            )
+        cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        names = [_quote(self.engine, name) for name in self.columns]
+        placeholders = ", ".join("?" for _ in names)
+        if self._direct:
+            # The batch id and time are integers/timestamps we generate, never input: safe to inline.
+            target = _qualified(self.engine, self.table)
+            sql = (
+                f"INSERT INTO {target} ({', '.join(names)}, _batch, _updated_at, _deleted) "
+                f"VALUES ({placeholders}, {self.batch_id}, '{self.now.isoformat(sep=' ')}', 0)"
+            )
+        else:
+            sql = f"INSERT INTO {self._staging} ({', '.join(names)}) VALUES ({placeholders})"
+        cursor.executemany(sql, frame.iter_rows())
+        cursor.close()
+
+    def _write_postgres(self, frame: pl.DataFrame) -> None:
+        assert self._connection is not None
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False, null_value="\\N", quote_style="necessary")
+        names = ", ".join(_quote(self.engine, name) for name in self.columns)
+        if self._direct:
+            target = _qualified(self.engine, self.table)
+            frame_columns = f"{names}, _batch, _updated_at, _deleted"
+            buffer = io.BytesIO()
+            frame.with_columns(
+                pl.lit(self.batch_id).alias("_batch"),
+                pl.lit(self.now.isoformat(sep=" ")).alias("_updated_at"),
+                pl.lit("f").alias("_deleted"),
+            ).write_csv(buffer, include_header=False, null_value="\\N", quote_style="necessary")
+        else:
+            target, frame_columns = self._staging, names
+        raw = self._connection.connection.driver_connection
+        with (
+            raw.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY {target} ({frame_columns}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy,
+        ):
+            copy.write(buffer.getbuffer())
+
+    # --- applying -------------------------------------------------------------------------------------------------
+    def commit(self) -> WriteSummary:
+        conn = self._connection
+        assert conn is not None
+        if self._direct:
+            self.summary.inserted = self._rows
+            for index in self.table.indexes:
+                conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+        else:
+            self._merge(conn)
+        conn.execute(
+            batches_table(self.engine)
+            .insert()
+            .values(
+                batch_id=self.batch_id,
+                resource_id=self.schema.resource_id,
+                mode=self.mode,
+                inserted=self.summary.inserted,
+                updated=self.summary.updated,
+                retired=self.summary.retired,
+                applied_at=self.now,
+            )
+        )
+        if is_sqlite(self.engine):
+            conn.connection.driver_connection.commit()  # type: ignore[union-attr]
+        else:
+            conn.commit()
+        return self.summary
+
+    def _merge(self, conn: sa.Connection) -> None:
+        """Stage → table: keep superseded versions in history, update changed rows, insert new ones, and for a full
+        replace retire the rows the batch no longer contains."""
+        q = lambda name: _quote(self.engine, name)  # noqa: E731
+        target, history, staging = (
+            _qualified(self.engine, self.table),
+            _qualified(self.engine, self.history),
+            self._staging,
+        )
+        keys = list(self.schema.key_fields)
+        if not keys:
+            raise ValueError("a resource without key items can only be fully replaced when empty")
+        join = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in keys)
+        differs = (
+            " OR ".join(
+                f"(t.{q(c)} IS DISTINCT FROM s.{q(c)})"
+                if not is_sqlite(self.engine)
+                else f"(t.{q(c)} IS NOT s.{q(c)})"
+                for c in self.columns
+                if c not in keys
+            )
+            or "1=0"
+        )
+        all_columns = ", ".join(q(c) for c in self.columns)
+        now = self.now.isoformat(sep=" ")
+        params = {"batch": self.batch_id, "now": now}
+        conn.exec_driver_sql(f"CREATE INDEX {staging}_key ON {staging} ({', '.join(q(k) for k in keys)})")
+        # 1. History of rows about to change (updated, revived or retired).
+        changed = f"SELECT t._rid FROM {target} t JOIN {staging} s ON {join} WHERE ({differs}) OR t._deleted"
+        conn.execute(
+            sa.text(
+                f"INSERT INTO {history} (_rid, {all_columns}, _batch, _updated_at, _deleted, _superseded_by) "
+                f"SELECT _rid, {all_columns}, _batch, _updated_at, _deleted, :batch FROM {target} "
+                f"WHERE _rid IN ({changed})"
+            ),
+            params,
+        )
+        # 2. Update them.
+        assignments = ", ".join(f"{q(c)} = s.{q(c)}" for c in self.columns if c not in keys)
+        assignments = (
+            assignments + ", " if assignments else ""
+        ) + "_batch = :batch, _updated_at = :now, _deleted = :false"
+        result = conn.execute(
+            sa.text(
+                f"UPDATE {target} AS t SET {assignments} FROM {staging} AS s "
+                f"WHERE {join} AND (({differs}) OR t._deleted)"
+            ),
+            {**params, "false": False},
+        )
+        self.summary.updated = result.rowcount
+        # 3. Insert the new ones.
+        result = conn.execute(
+            sa.text(
+                f"INSERT INTO {target} ({all_columns}, _batch, _updated_at, _deleted) "
+                f"SELECT {', '.join('s.' + q(c) for c in self.columns)}, :batch, :now, :false FROM {staging} s "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {join})"
+            ),
+            {**params, "false": False},
+        )
+        self.summary.inserted = result.rowcount
+        # 4. A full replace retires what the batch no longer holds.
+        if self.mode == "replace":
+            gone = f"SELECT _rid FROM {target} t WHERE NOT t._deleted AND NOT EXISTS (SELECT 1 FROM {staging} s WHERE {join})"
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO {history} (_rid, {all_columns}, _batch, _updated_at, _deleted, _superseded_by) "
+                    f"SELECT _rid, {all_columns}, _batch, _updated_at, _deleted, :batch FROM {target} WHERE _rid IN ({gone})"
+                ),
+                params,
+            )
+            result = conn.execute(
+                sa.text(
+                    f"UPDATE {target} SET _deleted = :true, _batch = :batch, _updated_at = :now WHERE _rid IN ({gone})"
+                ),
+                {**params, "true": True},
+            )
+            self.summary.retired = result.rowcount
+        conn.exec_driver_sql(f"DROP TABLE {staging}")
+
+
+def read_rows(
+    schema: ResourceSchema,
+    *,
+    columns: Sequence[str] | None = None,
+    filters: dict[str, Any] | None = None,
+    as_of_batch: int | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    engine: sa.Engine | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Live rows (or the rows as they stood after `as_of_batch`), optionally filtered by equality on fields."""
+    engine = engine or get_engine()
+    table, history = build_tables(engine, schema)
+    names = list(columns or _value_columns(schema))
+    if as_of_batch is None:
+        query = sa.select(table.c._rid, *[table.c[n] for n in names]).where(table.c._deleted == sa.false())
+        source = table
+    else:
+        current = sa.select(table.c._rid, *[table.c[n] for n in names], table.c._deleted).where(
+            table.c._batch <= as_of_batch
+        )
+        past = sa.select(history.c._rid, *[history.c[n] for n in names], history.c._deleted).where(
+            history.c._batch <= as_of_batch, history.c._superseded_by > as_of_batch
+        )
+        union = sa.union_all(current, past).subquery()
+        query = sa.select(union.c._rid, *[union.c[n] for n in names]).where(union.c._deleted == sa.false())
+        source = union
+    for name, value in (filters or {}).items():
+        query = query.where(source.c[name] == value)
+    query = query.order_by(source.c._rid).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(table.name, schema=table.schema):
+            return
+        for row in conn.execute(query).mappings():
+            yield dict(row)

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tongshu.dataplane import store
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_store(tmp_path: Any, settings: Any) -> Any:
+    """Each test gets its own data-plane SQLite file (the PostgreSQL run uses the CI data database)."""
+    if settings.DATA_URL.startswith("sqlite"):
+        settings.DATA_URL = f"sqlite:///{tmp_path / 'data.sqlite3'}"
+    settings.VAR_DIR = tmp_path
+    yield settings.DATA_URL
+    store.dispose_engines()

@@ -1,0 +1,233 @@
+"""`/api/v1/data`: push with idempotency, uploads applied by a task, batch status and reports, and every denial."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import openpyxl
+import pytest
+from django.test import Client
+
+from tongshu.accounts.services import create_api_key, revoke_api_key
+from tongshu.dataplane import store
+from tongshu.dataplane.models import Batch, BatchStatus, ResourceData
+from tongshu.dataplane.schema import schema_for_version
+
+from .formats import GOOD, HEADER, csv_bytes, population_resource, xlsx_bytes
+
+pytestmark = pytest.mark.django_db
+ROWS = [dict(zip(HEADER, row, strict=True)) for row in GOOD]
+
+
+@pytest.fixture(autouse=True)
+def immediate_tasks(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def resource(personas):
+    return population_resource(personas.provider_org)
+
+
+@pytest.fixture
+def token(personas):
+    key, secret = create_api_key(personas.provider_admin, name="人口系统", organization=personas.provider_org)
+    return secret
+
+
+def names(resource):
+    return sorted(r["f002"] for r in store.read_rows(schema_for_version(resource.published_version)))
+
+
+def push(client, resource, body, key="k1", token=None):
+    headers = {}
+    if key is not None:
+        headers["HTTP_IDEMPOTENCY_KEY"] = key
+    if token:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client.post(
+        f"/api/v1/data/resources/{resource.pk}/rows",
+        data=json.dumps(body, ensure_ascii=False),
+        content_type="application/json",
+        **headers,
+    )
+
+
+def test_push_is_idempotent_by_key_and_body(resource, token):
+    client = Client()
+    body = {"mode": "upsert", "rows": ROWS}
+    first = push(client, resource, body, token=token)
+    assert first.status_code == 200, first.json()
+    result = first.json()
+    assert result["status"] == "applied" and result["inserted"] == 2 and result["source"] == "push"
+    again = push(client, resource, body, token=token)
+    assert again.status_code == 200 and again.json()["id"] == result["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    other = push(client, resource, {"mode": "upsert", "rows": [{**ROWS[0], "姓名": "别人"}]}, token=token)
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_conflict"
+    assert names(resource) == ["张三", "李四"]
+    assert Batch.objects.filter(resource=resource).count() == 1
+
+
+def test_push_bad_rows_reported_and_nothing_changes(resource, token):
+    client = Client()
+    push(client, resource, {"rows": ROWS}, key="first", token=token)
+    bad = [
+        {"公民身份号码": f"4306231990010{n:05d}", "姓名": "坏", "出生日期": "1990-01-01"}
+        for n in range(10_000)
+    ]
+    response = push(client, resource, {"mode": "replace", "rows": [ROWS[0], *bad]}, key="bad", token=token)
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "rejected"
+    assert body["bad_rows"] >= 9000 and len(body["problems"]) == 200
+    problem = body["problems"][0]
+    assert problem["row"] == 2 and problem["label"] == "公民身份号码" and problem["reason"]
+    assert names(resource) == ["张三", "李四"]
+
+
+def test_push_requires_key_valid_json_and_size(resource, token, settings):
+    client = Client()
+    missing = push(client, resource, {"rows": ROWS}, key=None, token=token)
+    assert missing.status_code == 400 and missing.json()["code"] == "idempotency_key_required"
+    garbage = client.post(
+        f"/api/v1/data/resources/{resource.pk}/rows",
+        data=b"{not json",
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="g",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert garbage.status_code == 400 and garbage.json()["code"] == "bad_json"
+    wrong_mode = push(client, resource, {"mode": "merge", "rows": ROWS}, key="m", token=token)
+    assert wrong_mode.status_code == 400 and wrong_mode.json()["code"] == "invalid_mode"
+    settings.DATAPLANE_PUSH_MAX_MB = 0
+    too_big = push(client, resource, {"rows": ROWS}, key="big", token=token)
+    assert too_big.status_code == 413 and too_big.json()["code"] == "body_too_large"
+    assert "最大" in too_big.json()["message"]
+    assert names(resource) == [] and not Batch.objects.exists()
+
+
+def test_push_denials(personas, resource, client_for, token):
+    body = {"rows": ROWS}
+    anonymous = push(Client(), resource, body)
+    assert anonymous.status_code == 401
+    outsider_key, outsider_token = create_api_key(
+        personas.outsider, name="水利系统", organization=personas.outsider_org
+    )
+    assert push(Client(), resource, body, token=outsider_token).status_code == 403
+    assert push(client_for(personas.consumer_user), resource, body).status_code == 403
+    assert push(client_for(personas.outsider), resource, body).status_code == 403
+    key = revoke_api_key(
+        personas.security_admin,
+        __import__("tongshu.accounts.models", fromlist=["ApiKey"]).ApiKey.objects.get(name="人口系统"),
+    )
+    revoked = push(Client(), resource, body, token=token)
+    assert revoked.status_code == 401 and revoked.json()["code"] == "key_revoked"
+    del key, outsider_key
+    assert names(resource) == [] and not Batch.objects.exists()
+
+
+def test_push_by_provider_data_admin_session(personas, resource, client_for):
+    response = push(client_for(personas.provider_cdo), resource, {"rows": ROWS})
+    assert response.status_code == 200 and response.json()["status"] == "applied"
+
+
+def upload(client, resource, data, name, **fields):
+    return client.post(
+        f"/api/v1/data/resources/{resource.pk}/uploads",
+        data={"file": _file(data, name), **fields},
+    )
+
+
+def _file(data, name):
+    handle = io.BytesIO(data)
+    handle.name = name
+    return handle
+
+
+def test_upload_is_applied_by_the_task_and_mapping_remembered(
+    personas, resource, client_for, django_capture_on_commit_callbacks
+):
+    client = client_for(personas.provider_admin)
+    rows = [["身份证号", "名字", "生日"], *GOOD]
+    mapping = {"身份证号": "f001", "名字": "f002", "生日": "f003"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, resource, xlsx_bytes(rows), "人口.xlsx", mapping=json.dumps(mapping))
+    assert response.status_code == 202, response.json()
+    status = client.get(response.json()["status_url"]).json()
+    assert status["status"] == "applied" and status["inserted"] == 2 and status["progress_percent"] == 100
+    assert ResourceData.objects.get(resource=resource).column_mapping == mapping
+    # The next upload with the same headers needs no mapping.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = upload(client, resource, xlsx_bytes(rows), "人口2.xlsx")
+    assert client.get(again.json()["status_url"]).json()["status"] == "applied"
+    listing = client.get(f"/api/v1/data/resources/{resource.pk}/batches").json()
+    assert listing["count"] == 2 and listing["items"][0]["file_name"] == "人口2.xlsx"
+
+
+def test_upload_limits_and_formats(personas, resource, client_for, settings):
+    client = client_for(personas.provider_admin)
+    settings.DATAPLANE_UPLOAD_LIMITS_MB = {**settings.DATAPLANE_UPLOAD_LIMITS_MB, "csv": 0}
+    too_big = upload(client, resource, csv_bytes(GOOD), "人口.csv")
+    assert too_big.status_code == 413 and too_big.json()["code"] == "file_too_large"
+    assert "上传限制" in too_big.json()["message"]
+    unsupported = upload(client, resource, b"MZ", "人口.exe")
+    assert unsupported.status_code == 400 and unsupported.json()["code"] == "unsupported_format"
+    bad_mapping = upload(client, resource, b"x", "a.xlsx", mapping='{"列": "no_such_field"}')
+    assert bad_mapping.status_code == 400 and bad_mapping.json()["code"] == "invalid_mapping"
+    assert not Batch.objects.exists()
+
+
+def test_upload_denials(personas, resource, client_for):
+    for user in (personas.consumer_user, personas.outsider, personas.authority):
+        response = upload(client_for(user), resource, csv_bytes(GOOD), "人口.csv")
+        assert response.status_code == 403, user
+    assert upload(Client(), resource, csv_bytes(GOOD), "人口.csv").status_code == 401
+    assert not Batch.objects.exists()
+
+
+def test_reports_csv_and_xlsx(personas, resource, client_for, django_capture_on_commit_callbacks):
+    client = client_for(personas.provider_admin)
+    bad = [*GOOD, ["123", "坏", "1990-01-01"], ["430623199001011237", "重复", "1990-01-01"]]
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = upload(client, resource, csv_bytes(bad, "gbk"), "坏.csv").json()
+    status = client.get(accepted["status_url"]).json()
+    assert status["status"] == "rejected" and status["bad_rows"] == 2
+    report = client.get(status["report_csv"])
+    assert report.status_code == 200 and report["Content-Type"].startswith("text/csv")
+    text = b"".join(report.streaming_content).decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0][:4] == ["行号", "信息项", "字段", "值"]
+    assert {line[0] for line in lines[1:]} == {"4", "5"}
+    xlsx = client.get(status["report_xlsx"])
+    assert xlsx.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][0] == "行号" and {v[0] for v in values[1:]} == {4, 5}
+    assert names(resource) == []
+
+
+def test_batch_reading_denials(personas, resource, client_for, token):
+    pushed = push(Client(), resource, {"rows": ROWS}, token=token).json()
+    url = f"/api/v1/data/batches/{pushed['id']}"
+    assert Client().get(url, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert client_for(personas.provider_admin).get(url).status_code == 200
+    assert client_for(personas.operator).get(url).status_code == 200
+    for user in (personas.outsider, personas.consumer_user, personas.authority):
+        client = client_for(user)
+        assert client.get(url).status_code == 404
+        assert client.get(url + "/report.csv").status_code == 404
+        assert client.get(f"/api/v1/data/resources/{resource.pk}/batches").status_code == 404
+    assert Client().get(url).status_code == 401
+
+
+def test_batch_status_shows_progress_while_running(personas, resource, client_for):
+    from tongshu.dataplane import services
+
+    batch = services.submit_file(
+        personas.provider_admin, resource, io.BytesIO(csv_bytes(GOOD * 50)), file_name="a.csv"
+    )
+    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, rows_read=50)
+    body = client_for(personas.provider_admin).get(f"/api/v1/data/batches/{batch.pk}").json()
+    assert body["status"] == "running" and body["rows_read"] == 50 and 40 <= body["progress_percent"] <= 60

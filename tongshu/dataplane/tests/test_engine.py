@@ -1,0 +1,126 @@
+"""The ingest engine: validation rules, the store's atomic batches (upsert, replace, history) and the pipeline."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+import pytest
+
+from tongshu.dataplane import pipeline, readers, store
+from tongshu.dataplane.schema import Column, ResourceSchema, parse_length
+from tongshu.quality.engine import CrossRule, rules_for, validate
+
+
+@pytest.fixture
+def data_url(isolated_data_store):
+    return isolated_data_store
+
+
+SCHEMA = ResourceSchema(
+    resource_id=42,
+    table_name="r42",
+    namespace="org_1",
+    columns=(
+        Column(
+            "id_no",
+            "公民身份号码",
+            "C",
+            parse_length("C18"),
+            is_key=True,
+            is_required=True,
+            check_rule="resident_id",
+        ),
+        Column("name", "姓名", "C", parse_length("C..10"), is_required=True, is_queryable=True),
+        Column("sex", "性别", "C", parse_length("C1"), code_values=(("1", "男性"), ("2", "女性"))),
+        Column("birth", "出生日期", "D", parse_length("D8")),
+        Column("income", "年收入", "N", parse_length("N10,2")),
+    ),
+)
+MAPPING = {"公民身份号码": "id_no", "姓名": "name", "性别": "sex", "出生日期": "birth", "年收入": "income"}
+GOOD = "公民身份号码,姓名,性别,出生日期,年收入\n11010519491231002X,张三,2,1949-12-31,1000.50\n430623199001011237,李四,男性,19900101,20\n"
+
+
+def chunks_of(text: str, encoding: str = "utf-8"):
+    _header, chunks = readers.read_csv(io.BytesIO(text.encode(encoding)))
+    return pipeline.map_columns(chunks, MAPPING, SCHEMA)
+
+
+def run(text: str, batch_id: int, mode: str = "upsert", policy: str = "reject", encoding: str = "utf-8"):
+    rules = rules_for(SCHEMA, [CrossRule("id_birthdate", ("id_no", "birth"))])
+    return pipeline.run_pipeline(
+        SCHEMA, chunks_of(text, encoding), batch_id=batch_id, mode=mode, policy=policy, rules=rules
+    )
+
+
+def rows():
+    return sorted((r["id_no"], r["name"], r["sex"]) for r in store.read_rows(SCHEMA))
+
+
+def test_checksums_and_typed_values():
+    frame = pl.DataFrame(
+        {
+            "id_no": ["11010519491231002X", "110105194912310021", " 11010519491231002x "],
+            "name": ["张三", "", "王五"],
+            "sex": ["女性", "3", "1"],
+            "birth": ["1949/12/31", "19491231", "not a date"],
+            "income": ["12.345", "1", "abc"],
+            "_row": [2, 3, 4],
+        }
+    )
+    result = validate(frame, SCHEMA, rules_for(SCHEMA))
+    found = {(e["row"], e["field"], e["code"]) for e in result.errors.to_dicts()}
+    assert (2, "income", "type") in found  # three decimals
+    assert (3, "id_no", "resident_id") in found
+    assert (3, "name", "required") in found
+    assert (3, "sex", "code_set") in found
+    assert (4, "birth", "type") in found and (4, "income", "type") in found
+    assert (4, "id_no", "resident_id") not in found  # trimmed and upper-cased before checking
+    assert result.typed["sex"].to_list()[0] == "2"  # a name of the code set is stored as its code
+
+
+def test_first_load_upsert_history_and_as_of(data_url):
+    first = run(GOOD, 1)
+    assert first.status == "applied" and first.summary.inserted == 2
+    changed = "公民身份号码,姓名,性别,出生日期,年收入\n11010519491231002X,张三丰,2,1949-12-31,1000.50\n430623199001011237,李四,1,19900101,20\n"
+    second = run(changed, 2)
+    assert (second.summary.inserted, second.summary.updated) == (0, 1)
+    assert rows() == [("11010519491231002X", "张三丰", "2"), ("430623199001011237", "李四", "1")]
+    as_of_first = sorted(r["name"] for r in store.read_rows(SCHEMA, as_of_batch=1))
+    assert as_of_first == ["张三", "李四"]
+    assert store.applied_batch(2)["updated"] == 1
+
+
+def test_full_replace_retires_missing_rows_and_bad_row_rejects_whole(data_url):
+    run(GOOD, 1)
+    bad = "公民身份号码,姓名,性别,出生日期,年收入\n11010519491231002X,张三,2,1949-12-31,1\n123,坏行,2,1949-12-31,1\n"
+    rejected = run(bad, 2, mode="replace", policy="skip")  # a replace is rejected whole whatever the policy
+    assert rejected.status == "rejected" and rejected.bad_rows == 1
+    assert rejected.errors_sample[0]["row"] == 3
+    assert len(rows()) == 2 and store.applied_batch(2) is None
+    only_one = "公民身份号码,姓名,性别,出生日期,年收入\n11010519491231002X,张三,2,1949-12-31,1000.50\n"
+    replaced = run(only_one, 3, mode="replace")
+    assert replaced.summary.retired == 1
+    assert rows() == [("11010519491231002X", "张三", "2")]
+
+
+def test_skip_policy_loads_good_rows_and_reports_bad(data_url):
+    text = GOOD + "11010519491231002X,重复,2,1949-12-31,1\n430623199001011236,坏校验,1,19900101,1\n"
+    result = run(text, 1, policy="skip")
+    assert result.status == "applied" and result.summary.inserted == 2
+    codes = {(e["row"], e["code"]) for e in result.errors_sample}
+    assert (4, "duplicate_key") in codes and (5, "resident_id") in codes
+
+
+def test_gbk_csv_with_other_delimiter(data_url):
+    text = GOOD.replace(",", ";")
+    result = run(text, 1, encoding="gbk")
+    assert result.status == "applied" and rows()[0][1] == "张三"
+
+
+def test_ragged_rows_are_reported_with_their_numbers(data_url):
+    text = GOOD + "430623199001011237,多,1,19900101,20,extra\n"
+    with pytest.raises(readers.RaggedRows):
+        run(text, 1)
+    assert readers.ragged_rows(io.BytesIO(text.encode())) == [{"row": 4, "expected": 5, "actual": 6}]
+    assert rows() == []

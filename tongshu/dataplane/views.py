@@ -1,0 +1,229 @@
+"""Data pages (第十二条, 第十九条): the department's data list, a resource's batches, upload → mapping → progress →
+result with the problem table and its downloads. Thin: every rule is in services/uploads/permissions."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from tongshu.catalog.models import Resource
+from tongshu.core.errors import DomainError, NotFound, PermissionDenied
+from tongshu.core.views import error_page
+
+from . import permissions, services, uploads
+from .forms import UploadForm
+from .models import Batch
+
+ERROR_ROWS_SHOWN = 200
+
+
+def _page(view: Any) -> Any:
+    """Answer a domain error raised by a view with the error page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except DomainError as exc:
+            return error_page(request, exc)
+
+    return wrapper
+
+
+def _resource(user: Any, resource_id: int) -> Resource:
+    resource = (
+        Resource.objects.select_related("provider", "published_version", "category")
+        .filter(pk=resource_id)
+        .first()
+    )
+    if resource is None or not permissions.can_view_batches(user, resource):
+        raise NotFound("信息资源不存在或无权查看其数据", code="resource_not_found")
+    return resource
+
+
+def _batch(user: Any, batch_id: int) -> Batch:
+    batch = services.get_batch(user, batch_id)
+    return Batch.objects.select_related("resource", "resource__published_version", "submitted_by").get(
+        pk=batch.pk
+    )
+
+
+@login_required
+@_page
+def index(request: HttpRequest) -> HttpResponse:
+    """数据管理: the published resources whose data the user manages, with their last load and row count."""
+    user = request.user
+    if not user.has_role(*permissions.DEPARTMENT_MANAGER_ROLES, permissions.Role.OPERATOR_ADMIN):
+        raise PermissionDenied("只有数据管理员、首席数据官和系统管理员可以管理数据", code="forbidden")
+    resources = (
+        permissions.managed_resources(user)
+        .select_related("provider", "published_version", "data", "data__last_batch")
+        .order_by("provider__code", "code")
+    )
+    page = Paginator(resources, 30).get_page(request.GET.get("page"))
+    for resource in page:
+        resource.can_load = permissions.can_load_data(user, resource)  # type: ignore[attr-defined]
+    return render(request, "dataplane/index.html", {"page": page})
+
+
+@login_required
+@_page
+def resource_data(request: HttpRequest, resource_id: int) -> HttpResponse:
+    """A resource's data page, tab 批次: every load with its status, counts and problem report."""
+    resource = _resource(request.user, resource_id)
+    batches = uploads.batches_of(request.user, resource)
+    page = Paginator(batches, 20).get_page(request.GET.get("page"))
+    data = getattr(resource, "data", None)
+    return render(
+        request,
+        "dataplane/resource.html",
+        {
+            "resource": resource,
+            "version": resource.published_version,
+            "data": data,
+            "page": page,
+            "can_load": permissions.can_load_data(request.user, resource),
+            "tab": "batches",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_page
+def upload(request: HttpRequest, resource_id: int) -> HttpResponse:
+    resource = _resource(request.user, resource_id)
+    if not permissions.can_load_data(request.user, resource):
+        raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以加载数据", code="forbidden")
+    services.published_schema(resource)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        sheet = form.cleaned_data["sheet"].strip()
+        remembered = services.resource_data(resource).column_mapping
+        try:
+            batch = services.submit_file(
+                request.user,
+                resource,
+                form.cleaned_data["file"],
+                file_name=form.cleaned_data["file"].name,
+                mode=form.cleaned_data["mode"],
+                mapping={**remembered, services.SHEET_KEY: sheet} if sheet else None,
+            )
+        except DomainError as exc:
+            if exc.status in (401, 403, 404):
+                raise
+            form.add_error("file", exc.message)
+        else:
+            return redirect("dataplane:mapping", batch.pk)
+    limits = {
+        name.upper(): size for name, size in settings.DATAPLANE_UPLOAD_LIMITS_MB.items() if name != "default"
+    }
+    return render(
+        request,
+        "dataplane/upload.html",
+        {
+            "resource": resource,
+            "version": resource.published_version,
+            "form": form,
+            "limits": limits,
+            "tab": "upload",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_page
+def mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Step 2: the file's columns, each mapped to an info item (pre-filled: remembered, item name, field name)."""
+    batch = _batch(request.user, batch_id)
+    resource = batch.resource
+    if not permissions.can_load_data(request.user, resource):
+        raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以加载数据", code="forbidden")
+    if not uploads.is_pending(batch):
+        return redirect("dataplane:batch", batch.pk)
+    schema = services.published_schema(resource)
+    error = ""
+    try:
+        header = uploads.source_header(batch)
+    except DomainError as exc:
+        # The file cannot be read at all (bomb, garbage, empty): record the rejection and show it.
+        services.apply_batch(batch.pk)
+        return redirect("dataplane:batch", batch.pk) if exc.status == 400 else error_page(request, exc)
+    remembered = {**services.resource_data(resource).column_mapping, **batch.column_mapping}
+    suggested = uploads.suggested_mapping(header, schema, remembered)
+    if request.method == "POST":
+        chosen = {name: request.POST.get(f"column-{index}", "") for index, name in enumerate(header)}
+        sheet = batch.column_mapping.get(services.SHEET_KEY)
+        if sheet:
+            chosen[services.SHEET_KEY] = sheet
+        try:
+            batch = uploads.confirm_mapping(request.user, batch, chosen)
+        except DomainError as exc:
+            if exc.status in (401, 403, 404):
+                raise
+            error = exc.message
+            suggested = {name: chosen.get(name, "") for name in header}
+        else:
+            uploads.enqueue(batch)
+            return redirect("dataplane:batch", batch.pk)
+    columns = [
+        {"index": index, "name": name, "target": suggested.get(name, "")} for index, name in enumerate(header)
+    ]
+    return render(
+        request,
+        "dataplane/mapping.html",
+        {
+            "batch": batch,
+            "resource": resource,
+            "version": resource.published_version,
+            "columns": columns,
+            "items": schema.columns,
+            "error": error,
+            "tab": "upload",
+        },
+    )
+
+
+@login_required
+@_page
+def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Progress while the batch loads (htmx polls the `status` fragment every second), then its result."""
+    batch = _batch(request.user, batch_id)
+    context = {
+        "batch": batch,
+        "resource": batch.resource,
+        "version": batch.resource.published_version,
+        "progress": uploads.estimated_progress(batch),
+        "problems": batch.error_sample[:ERROR_ROWS_SHOWN],
+        "can_load": permissions.can_load_data(request.user, batch.resource),
+        "tab": "batches",
+    }
+    template = "dataplane/batch.html#status" if getattr(request, "htmx", False) else "dataplane/batch.html"
+    return render(request, template, context)
+
+
+@login_required
+@_page
+def report_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = _batch(request.user, batch_id)
+    response = StreamingHttpResponse(uploads.report_csv(batch), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-report.csv"'
+    return response
+
+
+@login_required
+@_page
+def report_xlsx(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = _batch(request.user, batch_id)
+    path = uploads.report_xlsx(batch)
+    handle = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
+    path.unlink()
+    return FileResponse(handle, as_attachment=True, filename=f"batch-{batch.pk}-report.xlsx")
