@@ -1,0 +1,1 @@
+from tongshu.core.dashboards import register  # noqa: F401
