@@ -33,6 +33,13 @@ def can_view_department(user: Any, organization: Any) -> bool:
     return user.organization_id == organization.pk and user.has_role(*DEPARTMENT_ROLES)
 
 
+def can_view_overdue(user: Any) -> bool:
+    """The overdue list: the operator and the authority (every department), a department's staff (its own)."""
+    return can_view_platform(user) or bool(
+        is_authenticated(user) and user.organization_id and user.has_role(*DEPARTMENT_ROLES)
+    )
+
+
 def can_view_quality(user: Any, resource: Resource) -> bool:
     return can_view_department(user, resource.provider)
 
