@@ -101,7 +101,8 @@ def run_pipeline(
                 total += chunk.height
                 result = validate(chunk, schema, rules)
                 errors = result.errors
-                for check in checks:  # checks beyond the chunk (quality.references: values in another resource)
+                # Checks beyond the chunk (quality.rules.ReferenceCheck: values that must exist in another resource).
+                for check in checks:
                     errors = pl.concat([errors, check(result.typed)]).sort("row")
                 if keys and seen.height:
                     # Keys that an earlier chunk already had (the engine checks duplicates within the chunk).
