@@ -138,7 +138,7 @@ def resource(request: HttpRequest, resource_id: int) -> HttpResponse:
     chart = {
         "history": [
             {
-                "at": score.computed_at.isoformat(timespec="minutes"),
+                "at": f"{timezone.localtime(score.computed_at):%Y-%m-%d %H:%M}",
                 **{key: getattr(score, key) for key in DIMENSION_LABELS},
             }
             for score in reversed(history)

@@ -33,8 +33,8 @@ def bind_resident_id(resource: Any, item_name: str = "公民身份号码") -> No
     InfoItem.objects.filter(version=resource.published_version, name=item_name).update(data_element=element)
 
 
-def make_population(provider: Any, **fields: Any) -> Any:
-    resource = make_resource(provider, name="户籍人口基本信息", items=POPULATION_ITEMS, **fields)
+def make_population(provider: Any, *, name: str = "户籍人口基本信息", **fields: Any) -> Any:
+    resource = make_resource(provider, name=name, items=POPULATION_ITEMS, **fields)
     bind_resident_id(resource)
     return resource
 

@@ -6,6 +6,7 @@
   var COLORS = ["#1f5fbf", "#1a7f37", "#b26a00", "#7b3fb5", "#0e7c86", "#c62828"];
   var BASE = {
     color: COLORS,
+    animation: false,
     textStyle: { fontFamily: "Noto Sans CJK SC, Microsoft YaHei, sans-serif" },
     grid: { left: 48, right: 18, top: 30, bottom: 30 },
     tooltip: { trigger: "axis" },
@@ -48,7 +49,7 @@
       var keys = ["overall", "completeness", "validity", "uniqueness", "consistency", "timeliness"];
       return {
         legend: { top: 0, data: keys.map(function (k) { return data.labels[k]; }) },
-        grid: { left: 48, right: 18, top: 40, bottom: 30 },
+        grid: { left: 48, right: 40, top: 40, bottom: 30 },
         xAxis: { type: "category", data: data.history.map(function (p) { return p.at.replace("T", " "); }) },
         yAxis: percentAxis,
         series: keys.map(function (k) {
