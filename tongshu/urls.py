@@ -13,6 +13,7 @@ urlpatterns = [
     path("catalog/dcat.jsonld", dcat_jsonld, name="catalog_dcat"),
     path("catalog/", include("tongshu.catalog.urls")),
     path("data/", include("tongshu.dataplane.urls")),
+    path("quality/", include("tongshu.quality.urls")),
     path("api/v1/", api.urls),
     path("captcha/", include("captcha.urls")),
 ]

@@ -56,6 +56,24 @@ MENU: list[MenuEntry] = [
     MenuEntry(standards_menu.CODE_SETS, "standards:code_sets", ALL_STAFF, standards_menu.SECTION),
     MenuEntry(standards_menu.DATA_ELEMENTS, "standards:data_elements", ALL_STAFF, standards_menu.SECTION),
     MenuEntry(standards_menu.CATEGORIES, "standards:categories", ALL_STAFF, standards_menu.SECTION),
+    MenuEntry(
+        _("Department data dashboard"),
+        "quality:department",
+        frozenset({Role.CDO, Role.DATA_ADMIN, Role.DEPT_USER, Role.OPERATOR_ADMIN, Role.AUTHORITY}),
+        _("Data quality"),
+    ),
+    MenuEntry(
+        _("Platform data quality"),
+        "quality:platform",
+        frozenset({Role.OPERATOR_ADMIN, Role.AUTHORITY}),
+        _("Data quality"),
+    ),
+    MenuEntry(
+        _("Overdue resources"),
+        "quality:overdue",
+        frozenset({Role.CDO, Role.DATA_ADMIN, Role.DEPT_USER, Role.OPERATOR_ADMIN, Role.AUTHORITY}),
+        _("Data quality"),
+    ),
     MenuEntry(_("Organizations"), "accounts:organizations", frozenset({Role.OPERATOR_ADMIN}), _("System")),
     MenuEntry(
         _("Users"),

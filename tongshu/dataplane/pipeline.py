@@ -10,7 +10,7 @@ back according to the batch's mode and the resource's bad-row policy:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -88,6 +88,7 @@ def run_pipeline(
     policy: str,
     rules: list[Rule],
     report_path: Path | None = None,
+    checks: Sequence[Callable[[pl.DataFrame], pl.DataFrame]] = (),
 ) -> PipelineResult:
     keys = list(schema.key_fields)
     report = ErrorReport(report_path)
@@ -100,6 +101,9 @@ def run_pipeline(
                 total += chunk.height
                 result = validate(chunk, schema, rules)
                 errors = result.errors
+                # Checks beyond the chunk (quality.rules.ReferenceCheck: values that must exist in another resource).
+                for check in checks:
+                    errors = pl.concat([errors, check(result.typed)]).sort("row")
                 if keys and seen.height:
                     # Keys that an earlier chunk already had (the engine checks duplicates within the chunk).
                     chunk_keys = result.typed.select(pl.col(ROW), _key_expr(keys).alias(KEY))

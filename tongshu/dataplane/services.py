@@ -18,12 +18,13 @@ from django.utils import timezone
 
 from tongshu.catalog.models import Resource
 from tongshu.core.errors import Conflict, NotFound, PermissionDenied, TooLarge, ValidationFailed
-from tongshu.quality.engine import rules_for
+from tongshu.quality.rules import rules_for_resource
 from tongshu.security.audit import record
 
 from . import permissions, pipeline, readers, readers_json, readers_sheet, store
 from .models import Batch, BatchMode, BatchSource, BatchStatus, ResourceData
 from .schema import ResourceSchema, schema_for_version
+from .signals import batch_applied
 
 FORMATS = {
     ".csv": "csv",
@@ -251,14 +252,15 @@ def apply_batch(batch_id: int) -> Batch:
     resource = batch.resource
     try:
         schema = published_schema(resource)
-        rules = rules_for(schema)
+        rules = rules_for_resource(resource, schema)
         result = pipeline.run_pipeline(
             schema,
             _chunks_for(batch, schema),
             batch_id=batch.pk,
             mode=batch.mode,
             policy=resource_data(resource).bad_row_policy,
-            rules=rules,
+            rules=rules.column + rules.cross,
+            checks=rules.references,
             report_path=report_dir() / f"batch-{batch.pk}.csv",
         )
     except readers.RaggedRows:
@@ -308,6 +310,7 @@ def apply_batch(batch_id: int) -> Batch:
 
 def _finish(batch: Batch, status: str, **fields: Any) -> Batch:
     fields.setdefault("finished_at", timezone.now())
+    newly_applied = status == BatchStatus.APPLIED and batch.status != BatchStatus.APPLIED
     Batch.objects.filter(pk=batch.pk).update(status=status, **fields)
     batch.refresh_from_db()
     record(
@@ -321,6 +324,8 @@ def _finish(batch: Batch, status: str, **fields: Any) -> Batch:
             "bad_rows": batch.bad_rows,
         },
     )
+    if newly_applied:
+        batch_applied.send(sender=Batch, batch=batch, resource=batch.resource)
     return batch
 
 

@@ -490,3 +490,60 @@ def read_rows(
             return
         for row in conn.execute(query).mappings():
             yield dict(row)
+
+
+# --- Reads for data quality (tongshu.quality): reference checks and score scans ------------------------------------
+def existing_values(
+    schema: ResourceSchema,
+    field_name: str,
+    values: Sequence[Any],
+    *,
+    batch_size: int = 500,
+    engine: sa.Engine | None = None,
+) -> set[Any]:
+    """Which of `values` occur in `field_name` of the resource's live rows (batched IN lists, bound parameters).
+    A resource whose table does not exist yet holds no values."""
+    engine = engine or get_engine()
+    table, _history = build_tables(engine, schema)
+    column = table.c[field_name]
+    wanted = list(dict.fromkeys(value for value in values if value is not None))
+    found: set[Any] = set()
+    if not wanted:
+        return found
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(table.name, schema=table.schema):
+            return found
+        for start in range(0, len(wanted), batch_size):
+            part = wanted[start : start + batch_size]
+            query = sa.select(column).distinct().where(table.c._deleted == sa.false(), column.in_(part))
+            found.update(conn.execute(query).scalars())
+    return found
+
+
+def read_frame(
+    schema: ResourceSchema,
+    *,
+    limit: int | None = None,
+    chunk_size: int = 50_000,
+    engine: sa.Engine | None = None,
+) -> Iterator[pl.DataFrame]:
+    """The live rows (value columns only) as polars frames of at most `chunk_size` rows, in `_rid` order, so a
+    scan of a large resource never holds it whole in memory."""
+    engine = engine or get_engine()
+    table, _history = build_tables(engine, schema)
+    names = _value_columns(schema)
+    query = (
+        sa.select(*[table.c[name] for name in names])
+        .where(table.c._deleted == sa.false())
+        .order_by(table.c._rid)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(table.name, schema=table.schema):
+            return
+        result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(query)
+        for rows in result.partitions(chunk_size):
+            yield pl.DataFrame(
+                [tuple(row) for row in rows], schema=names, orient="row", infer_schema_length=None
+            )

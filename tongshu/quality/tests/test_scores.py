@@ -1,0 +1,109 @@
+"""Quality scores on a small fixture (第十三条), timeliness against the update cycle, overdue to-dos (第二十二条)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from tongshu.catalog.tests.factories import make_resource
+from tongshu.core.models import Message, MessageKind
+from tongshu.quality import overdue, services
+from tongshu.quality.models import OverdueAlert, QualityScore
+from tongshu.quality.scoring import compute_score
+
+from .factories import IDS, load, make_population, population_csv
+
+pytestmark = pytest.mark.django_db
+TZ = ZoneInfo("Asia/Shanghai")
+START = datetime(2025, 3, 3, 9, 0, tzinfo=TZ)
+
+ROWS = [
+    (IDS[0], "张三", "2", "1949-12-31"),
+    (IDS[1], "李四", "1", "1990-01-01"),
+    (IDS[2], "王五", "2", "1985-07-15"),  # the ID says male
+    (IDS[3], "李四", "1", "1990-01-01"),  # the ID says female; repeats row 2 on every non-key item
+    (IDS[4], "", "1", "1970-01-01"),  # no name
+]
+
+
+def test_scores_on_a_small_fixture(personas):
+    with time_machine.travel(START, tick=False):
+        resource = make_population(personas.provider_org)
+        load(personas.provider_admin, resource, population_csv(ROWS))
+        first = QualityScore.objects.get(resource=resource)  # computed after the batch
+        assert first.row_count == 5 and first.completeness == 95.0 and first.validity == 100.0
+        assert first.uniqueness == 80.0 and first.consistency is None and first.timeliness == 100.0
+        assert first.overall == round((95 + 100 + 80 + 100) / 4, 1)
+        # Rules added later judge the stored rows.
+        services.create_rule(personas.provider_admin, resource, kind="id_sex", items=["f001", "f003"])
+        services.create_rule(
+            personas.provider_admin, resource, kind="range", items=["f004"], parameters={"max": "1989-12-31"}
+        )
+        score = services.recompute_score(personas.provider_cdo, resource)
+    assert (score.completeness, score.validity, score.uniqueness, score.consistency, score.timeliness) == (
+        95.0,
+        60.0,
+        80.0,
+        60.0,
+        100.0,
+    )
+    assert score.overall == 79.0
+    assert score.details["problems"] == {"id_sex": 2, "rule_range": 2}
+    names = {item["label"]: item["filled"] for item in score.details["items"]}
+    assert names["姓名"] == 80.0 and names["公民身份号码"] == 100.0
+    assert services.latest_score(resource) == score
+
+
+def test_score_of_an_empty_resource_is_timeliness_only(personas):
+    with time_machine.travel(START, tick=False):
+        resource = make_population(personas.provider_org, update_cycle="04")
+    with time_machine.travel(START + timedelta(days=62), tick=False):
+        score = compute_score(resource)
+    assert score.row_count == 0 and score.completeness is None and score.validity is None
+    assert score.timeliness == 50.0 and score.overall == 50.0
+
+
+@pytest.mark.parametrize(
+    ("cycle", "days", "expected"),
+    [
+        ("02", 1, 100.0),
+        ("02", 2, 50.0),
+        ("03", 7, 100.0),
+        ("03", 14, 50.0),
+        ("05", 92, 100.0),
+        ("99", 400, None),
+    ],
+)
+def test_timeliness_follows_the_update_cycle(personas, cycle, days, expected):
+    with time_machine.travel(START, tick=False):
+        resource = make_population(personas.provider_org, update_cycle=cycle)
+        load(personas.provider_admin, resource, population_csv(ROWS[:1]))
+    with time_machine.travel(START + timedelta(days=days), tick=False):
+        assert compute_score(resource).timeliness == expected
+        assert overdue.timeliness(resource).is_overdue(START + timedelta(days=days)) == (expected == 50.0)
+
+
+def test_overdue_todos_are_posted_once_and_closed_by_a_batch(personas):
+    with time_machine.travel(START, tick=False):
+        late = make_population(personas.provider_org, update_cycle="03")
+        load(personas.provider_admin, late, population_csv(ROWS[:2]))
+        make_resource(personas.consumer_org, update_cycle="99")  # irregular: never overdue
+        fresh = make_resource(personas.outsider_org, update_cycle="07")
+    with time_machine.travel(START + timedelta(days=8), tick=False):
+        opened = overdue.check_overdue()
+        assert [alert.resource for alert in opened] == [late]
+        assert overdue.check_overdue() == []  # not posted twice
+    todos = Message.objects.filter(topic=f"quality.overdue:{late.pk}", kind=MessageKind.TODO)
+    assert sorted(todos.values_list("recipient__username", flat=True)) == ["provider_admin", "provider_cdo"]
+    notices = Message.objects.filter(recipient=personas.operator, topic="quality.overdue")
+    assert notices.count() == 1 and "户籍人口基本信息" in notices.get().body
+    assert not Message.objects.filter(topic=f"quality.overdue:{fresh.pk}").exists()
+    with time_machine.travel(START + timedelta(days=9), tick=False):
+        load(personas.provider_admin, late, population_csv(ROWS[2:3]))
+    assert todos.filter(done_at__isnull=True).count() == 0
+    assert OverdueAlert.objects.get(resource=late).closed_at is not None
+    with time_machine.travel(START + timedelta(days=10), tick=False):
+        assert overdue.check_overdue() == []
