@@ -9,7 +9,7 @@ from django.dispatch import receiver
 
 from tongshu.catalog.signals import resource_published
 
-from . import evolution
+from . import evolution, libraries  # noqa: F401  (libraries: its batch_applied receiver)
 
 log = logging.getLogger(__name__)
 

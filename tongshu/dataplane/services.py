@@ -24,6 +24,7 @@ from tongshu.security.audit import record
 from . import permissions, pipeline, readers, store
 from .models import Batch, BatchMode, BatchSource, BatchStatus, ResourceData
 from .schema import ResourceSchema, schema_for_version
+from .signals import batch_applied
 
 FORMATS = {
     ".csv": "csv",
@@ -247,7 +248,7 @@ def apply_batch(batch_id: int) -> Batch:
         data.schema_version = resource.published_version.number  # type: ignore[union-attr]
         data.save()
         ResourceData.objects.filter(pk=data.pk).update(last_batch=batch)
-    return _finish(
+    finished = _finish(
         batch,
         BatchStatus.APPLIED if result.status == "applied" else BatchStatus.REJECTED,
         rows_read=result.total_rows,
@@ -260,6 +261,9 @@ def apply_batch(batch_id: int) -> Batch:
         report_path=str(result.report_path or ""),
         message="" if result.status == "applied" else "批次中有不合格的行，整批未加载（详见问题报告）",
     )
+    if finished.status == BatchStatus.APPLIED:
+        batch_applied.send(sender=Batch, batch=finished, resource=resource)
+    return finished
 
 
 def _finish(batch: Batch, status: str, **fields: Any) -> Batch:
