@@ -12,6 +12,7 @@ urlpatterns = [
     path("catalog/exchange/", include("tongshu.catalog.urls_exchange")),
     path("catalog/dcat.jsonld", dcat_jsonld, name="catalog_dcat"),
     path("catalog/", include("tongshu.catalog.urls")),
+    path("data/browse/", include("tongshu.dataplane.urls_browse")),
     path("api/v1/", api.urls),
     path("captcha/", include("captcha.urls")),
 ]

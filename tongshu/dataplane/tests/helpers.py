@@ -67,3 +67,46 @@ def publish_next(resource: Any, items: list[dict[str, Any]]) -> ResourceVersion:
     resource.published_version = version
     resource.save(update_fields=["published_version"])
     return version
+
+
+PEOPLE_ITEMS = [
+    # (name, data type, length, key, queryable, sensitive)
+    ("公民身份号码", "C", "C18", True, True, True),
+    ("姓名", "C", "C..50", False, True, True),
+    ("联系电话", "C", "C..20", False, False, False),
+    ("所属乡镇", "C", "C..20", False, True, False),
+    ("出生日期", "D", "D8", False, True, False),
+]
+
+
+def person_id(birth: str, sequence: int) -> str:
+    from tongshu.core.checksums import resident_id_check_char
+
+    first17 = f"430623{birth}{sequence:03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def make_people(provider: Any, *, name: str = "户籍人口基本信息") -> Any:
+    """A published population resource whose ID and phone items carry the data elements' check rules."""
+    from tongshu.catalog.tests.factories import make_resource
+    from tongshu.dataplane import evolution
+    from tongshu.standards.tests.factories import make_data_element
+
+    resource = make_resource(provider, name=name, items=PEOPLE_ITEMS)
+    id_element = make_data_element("居民身份证号码", length="C18", check_rule="resident_id")
+    phone_element = make_data_element("联系电话", length="C..20", check_rule="phone")
+    version = resource.published_version
+    InfoItem.objects.filter(version=version, field_name="f001").update(data_element=id_element)
+    InfoItem.objects.filter(version=version, field_name="f003").update(data_element=phone_element)
+    evolution.evolve(resource, None, version)
+    return resource
+
+
+def people_csv(count: int, *, start: int = 0, township: str = "章华镇") -> str:
+    lines = ["公民身份号码,姓名,联系电话,所属乡镇,出生日期"]
+    for n in range(start, start + count):
+        birth = f"19{80 + n % 20:02d}0{1 + n % 9}1{n % 10}"
+        lines.append(
+            f"{person_id(birth, n % 1000)},张{'三四五六七'[n % 5]}{n},1380000{n:04d},{township},{birth}"
+        )
+    return "\n".join(lines) + "\n"
