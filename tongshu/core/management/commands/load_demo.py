@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from tongshu.demo import organizations
+from tongshu.demo import data_plane, organizations
 from tongshu.standards.loading import load_standards
 
 
@@ -18,6 +18,8 @@ class Command(BaseCommand):
         orgs = organizations.load_organizations()
         load_standards()  # after the organizations: the category tree's department branch is built from them
         organizations.load_accounts(orgs)
+        if settings.DEMO_MODE:  # synthetic records (people, companies, …) only in a demo
+            data_plane.load_data_plane(orgs)
         self.stdout.write(self.style.SUCCESS(f"华容县演示数据已就绪：{len(orgs)} 个机构。"))
         if settings.DEMO_MODE:
             self.stdout.write(f"演示账号（密码均为 {settings.DEMO_PASSWORD}）：")
