@@ -45,6 +45,7 @@ MENU: list[MenuEntry] = [
     MenuEntry(
         _("Catalog settings"), "catalog:settings", frozenset({Role.OPERATOR_ADMIN}), _("Catalog management")
     ),
+    MenuEntry(_("Base and thematic libraries"), "browse:libraries", ALL_STAFF, _("Data")),
     MenuEntry(standards_menu.CODE_SETS, "standards:code_sets", ALL_STAFF, standards_menu.SECTION),
     MenuEntry(standards_menu.DATA_ELEMENTS, "standards:data_elements", ALL_STAFF, standards_menu.SECTION),
     MenuEntry(standards_menu.CATEGORIES, "standards:categories", ALL_STAFF, standards_menu.SECTION),

@@ -322,5 +322,5 @@ def libraries() -> list[Library]:
             "resource", "resource__published_version", "resource__provider", "last_batch"
         )
         .prefetch_related("mappings__source__published_version")
-        .order_by("kind", "theme", "resource__code")
+        .order_by("kind", "resource__code")
     )

@@ -4,6 +4,7 @@ its downloads, and the base/thematic libraries with their lineage. Thin: parse, 
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -52,17 +53,31 @@ def _query(request: HttpRequest) -> BrowseQuery:
     )
 
 
+def _cell(column: Any, value: Any) -> Any:
+    """A value as the pages show it: a code with its name, a date in ISO form."""
+    if column.code_values and value is not None:
+        name = dict(column.code_values).get(value)
+        return f"{value} {name}" if name else value
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
 def _display(page: browsing.BrowsePage) -> list[dict[str, Any]]:
     """Rows as cells for the template: code values shown with their names, masked cells flagged."""
-    names = {c.field_name: dict(c.code_values) if c.code_values else None for c in page.schema.columns}
+    codes = {c.field_name: dict(c.code_values) for c in page.schema.columns if c.code_values}
     rows = []
     for row in page.rows:
         cells = []
         for column in page.schema.columns:
             value = row.get(column.field_name)
-            codes = names[column.field_name]
-            if codes and value in codes:
-                value = f"{value} {codes[value]}"
+            names = codes.get(column.field_name)
+            if names is None:
+                value = _cell(column, value)
+            elif value in names:
+                value = f"{value} {names[value]}"
             cells.append({"value": value, "masked": column.field_name in page.masked})
         rows.append({"rid": row["_rid"], "cells": cells, "has_masked": bool(page.masked)})
     return rows
@@ -155,7 +170,7 @@ def reveal(request: HttpRequest, resource_id: int, rid: int) -> HttpResponse:
     context = {
         "resource": resource,
         "rid": rid,
-        "fields": [(c.label, row.get(c.field_name)) for c in schema.columns],
+        "fields": [(c.label, _cell(c, row.get(c.field_name))) for c in schema.columns],
         "reason": request.POST.get("reason", "").strip(),
         "back": _back(resource_id, request),
     }

@@ -74,22 +74,34 @@ def population_rows(count: int, seed: int = 20261125, start: int = 0):
 
 
 def people(count: int, seed: int = 20261125) -> Iterator[dict[str, str]]:
-    """Residents for the population resource: the benchmark's rows plus ethnic group and township code."""
+    """Residents for the demo's population resource: birth dates spread over 1935–2020, IDs unique and valid, ethnic
+    group and township code (the benchmark's `population_rows` favours speed and uniqueness over realism)."""
     rng = random.Random(seed * 7 + 1)
-    for row in population_rows(count, seed):
-        resident_id, name, sex, birth, address, phone, household, township = row
+    seen: set[str] = set()
+    start, span = date(1935, 1, 1), (date(2020, 12, 31) - date(1935, 1, 1)).days
+    while len(seen) < count:
+        birth = start + timedelta(days=rng.randrange(span))
+        sex = rng.choice("12")
+        sequence = rng.randrange(50) * 2 + (1 if sex == "1" else 0) + rng.choice([0, 100, 200, 300])
+        first17 = f"{rng.choice(BIRTHPLACES)}{birth:%Y%m%d}{sequence:03d}"
+        if first17 in seen:
+            continue
+        seen.add(first17)
+        t = rng.randrange(len(TOWNSHIPS))
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.6 else "")
         yield {
-            "resident_id": resident_id,
+            "resident_id": first17 + resident_id_check_char(first17),
             "name": name,
             "sex": sex,
-            "birth_date": birth,
+            "birth_date": f"{birth:%Y-%m-%d}",
             "ethnic_group": "01"
             if rng.random() < 0.93
             else rng.choice(["15", "03", "09"]),  # 汉、土家、回、苗
-            "address": address,
-            "phone": phone,
-            "township_code": f"430623{TOWNSHIP_CODES[TOWNSHIPS.index(township)]}",
-            "township": township,
+            "address": f"湖南省岳阳市华容县{TOWNSHIPS[t]}{rng.randrange(1, 40)}村{rng.randrange(1, 20)}组"
+            f"{rng.randrange(1, 99)}号",
+            "phone": f"1{rng.choice('3456789')}{rng.randrange(0, 10**9):09d}",
+            "township_code": f"430623{TOWNSHIP_CODES[t]}",
+            "township": TOWNSHIPS[t],
         }
 
 
