@@ -15,7 +15,7 @@ def _position(value: Any) -> bool:
         return False
     if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value):
         return False
-    return -180 <= value[0] <= 180 and -90 <= value[1] <= 90
+    return bool(-180 <= value[0] <= 180 and -90 <= value[1] <= 90)
 
 
 def _line(value: Any, minimum: int) -> bool:
@@ -44,14 +44,19 @@ def geometry_problem(geometry: Any, *, depth: int = 0) -> str | None:
     if kind not in DEPTH:
         return f"不支持的几何类型：{kind}"
     coordinates = geometry.get("coordinates")
-    valid = {
-        "Point": lambda c: _position(c),
-        "MultiPoint": lambda c: _line(c, 1),
-        "LineString": lambda c: _line(c, 2),
-        "MultiLineString": lambda c: isinstance(c, list) and len(c) >= 1 and all(_line(x, 2) for x in c),
-        "Polygon": _polygon,
-        "MultiPolygon": lambda c: isinstance(c, list) and len(c) >= 1 and all(_polygon(x) for x in c),
-    }[kind](coordinates)
+    if kind == "Point":
+        valid = _position(coordinates)
+    elif kind in ("MultiPoint", "LineString"):
+        valid = _line(coordinates, 1 if kind == "MultiPoint" else 2)
+    elif kind == "Polygon":
+        valid = _polygon(coordinates)
+    else:
+        lines = kind == "MultiLineString"
+        valid = (
+            isinstance(coordinates, list)
+            and len(coordinates) >= 1
+            and all(_line(x, 2) if lines else _polygon(x) for x in coordinates)
+        )
     return None if valid else f"{kind} 的坐标（coordinates）不合法，应为 WGS 84 经纬度"
 
 

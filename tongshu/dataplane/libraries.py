@@ -46,7 +46,7 @@ def can_manage_library(user: Any, resource: Any) -> bool:
         return False
     if user.has_role(Role.OPERATOR_ADMIN):
         return True
-    return user.organization_id == resource.provider_id and user.has_role(*DEPARTMENT_MANAGER_ROLES)
+    return bool(user.organization_id == resource.provider_id and user.has_role(*DEPARTMENT_MANAGER_ROLES))
 
 
 def _require_manager(actor: Any, resource: Any) -> None:

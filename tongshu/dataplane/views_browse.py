@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -19,7 +19,7 @@ from tongshu.core.errors import DomainError, NotFound, PermissionDenied, Validat
 from tongshu.core.views import error_page
 
 from . import browse as browsing
-from . import downloads, libraries, permissions
+from . import downloads, evolution, libraries, permissions
 from .browse import BrowseQuery
 from .models import Library, SchemaChange
 
@@ -45,7 +45,7 @@ def _int(value: str | None) -> int | None:
 def _query(request: HttpRequest) -> BrowseQuery:
     params = request.GET
     return BrowseQuery(
-        filters={key[2:]: value for key, value in params.items() if key.startswith("f_")},
+        filters={key[2:]: params.get(key, "") for key in params if key.startswith("f_")},
         sort=params.get("sort", ""),
         descending=params.get("dir") == "desc",
         page=_int(params.get("page")) or 1,
@@ -166,7 +166,7 @@ def reveal(request: HttpRequest, resource_id: int, rid: int) -> HttpResponse:
         )
     except DomainError as exc:
         return error_page(request, exc)
-    schema = browsing.evolution.read_schema(resource)
+    schema = evolution.read_schema(resource)
     context = {
         "resource": resource,
         "rid": rid,
@@ -189,7 +189,7 @@ def _back(resource_id: int, request: HttpRequest) -> str:
 
 
 @login_required
-def download(request: HttpRequest, resource_id: int, file_format: str) -> HttpResponse:
+def download(request: HttpRequest, resource_id: int, file_format: str) -> HttpResponseBase:
     data = request.POST if request.method == "POST" else request.GET
     try:
         resource = _resource(resource_id)
@@ -213,19 +213,20 @@ def download(request: HttpRequest, resource_id: int, file_format: str) -> HttpRe
 # --- libraries -------------------------------------------------------------------------------------------------
 @login_required
 def library_list(request: HttpRequest) -> HttpResponse:
-    if request.user.organization_id is None and not request.user.is_superuser:
+    if getattr(request.user, "organization_id", None) is None:
         return error_page(request, PermissionDenied("基础库和主题库仅对政务部门用户开放", code="forbidden"))
     return render(request, "dataplane/browse/libraries.html", {"libraries": libraries.libraries()})
 
 
 @login_required
 def library_detail(request: HttpRequest, resource_id: int) -> HttpResponse:
-    if request.user.organization_id is None:
+    if getattr(request.user, "organization_id", None) is None:
         return error_page(request, PermissionDenied("基础库和主题库仅对政务部门用户开放", code="forbidden"))
-    library = Library.objects.select_related("resource__published_version", "resource__provider").filter(
-        resource_id=resource_id
+    library = (
+        Library.objects.select_related("resource__published_version", "resource__provider")
+        .filter(resource_id=resource_id)
+        .first()
     )
-    library = library.first()
     if library is None:
         return error_page(request, NotFound("该信息资源不是基础库或主题库", code="library_not_found"))
     context = {

@@ -92,7 +92,7 @@ LEGAL_ENTITY = [*COMPANY[:2], COMPANY[2], *COMPANY[4:7], COMPANY[8], COMPANY[10]
 )
 
 # (key, department code, name, category ('' = the department's own branch), items, summary, update cycle)
-SOURCES = [
+SOURCES: list[tuple[Any, ...]] = [
     (
         "people",
         "GAJ",
@@ -127,7 +127,7 @@ SOURCES = [
     ),
 ]
 # (key, category, name, theme, items, summary, [(source key, kind, {source field: library field}, join_on)])
-LIBRARIES = [
+LIBRARIES: list[tuple[Any, ...]] = [
     ("population", "101", "人口基础信息库", "population", PERSON[:7] + PERSON[8:], "全县人口基础信息，汇聚自户籍人口信息。",
      [("people", "union", {i.field: i.field for i in PERSON if i.field != "township_code"}, {})]),
     ("legal_entities", "102", "法人单位基础信息库", "legal_entity", LEGAL_ENTITY, "全县法人单位基础信息，汇聚自市场主体登记和纳税信用评价。",

@@ -130,3 +130,30 @@ def test_lineage_page(personas, setup, client_for):
     response = operator.post(f"/data/browse/libraries/{target.pk}/refresh/")
     assert response.status_code == 302
     assert Library.objects.get(pk=library.pk).last_batch.status == BatchStatus.APPLIED
+
+
+def test_geojson_geometry_rule(personas):
+    """自然资源和空间地理: an item bound to the data element 几何 (check rule geojson) takes only GeoJSON geometry."""
+    from tongshu.catalog.models import InfoItem
+    from tongshu.dataplane.geojson import is_valid_geometry
+    from tongshu.standards.tests.factories import make_data_element
+
+    assert is_valid_geometry('{"type": "Point", "coordinates": [112.56, 29.52]}')
+    assert is_valid_geometry('{"type": "Polygon", "coordinates": [[[112, 29], [113, 29], [113, 30], [112, 29]]]}')
+    assert not is_valid_geometry('{"type": "Polygon", "coordinates": [[[112, 29], [113, 29], [113, 30]]]}')
+    assert not is_valid_geometry('{"type": "Point", "coordinates": [200, 29]}')
+    assert not is_valid_geometry('{"coordinates": [1, 2]}') and not is_valid_geometry("不是JSON")
+    parcels = make_resource(
+        personas.provider_org,
+        name="地块",
+        items=[("地块编号", "C", "C..20", True, True, False), ("几何", "M", "", False, False, False)],
+    )
+    element = make_data_element("几何", data_type="M", length="", check_rule="geojson")
+    InfoItem.objects.filter(version=parcels.published_version, field_name="f002").update(data_element=element)
+    evolution.evolve(parcels, None, parcels.published_version)
+    good = '地块编号,几何\nD1,"{""type"": ""Point"", ""coordinates"": [112.56, 29.52]}"\n'
+    assert load_csv(personas.provider_admin, parcels, good).status == BatchStatus.APPLIED
+    bad = '地块编号,几何\nD2,"{""type"": ""Point""}"\n'
+    batch = load_csv(personas.provider_admin, parcels, bad)
+    assert batch.status == BatchStatus.REJECTED and batch.error_sample[0]["code"] == "geojson"
+    assert len(live(parcels)) == 1
