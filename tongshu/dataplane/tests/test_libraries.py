@@ -139,7 +139,9 @@ def test_geojson_geometry_rule(personas):
     from tongshu.standards.tests.factories import make_data_element
 
     assert is_valid_geometry('{"type": "Point", "coordinates": [112.56, 29.52]}')
-    assert is_valid_geometry('{"type": "Polygon", "coordinates": [[[112, 29], [113, 29], [113, 30], [112, 29]]]}')
+    assert is_valid_geometry(
+        '{"type": "Polygon", "coordinates": [[[112, 29], [113, 29], [113, 30], [112, 29]]]}'
+    )
     assert not is_valid_geometry('{"type": "Polygon", "coordinates": [[[112, 29], [113, 29], [113, 30]]]}')
     assert not is_valid_geometry('{"type": "Point", "coordinates": [200, 29]}')
     assert not is_valid_geometry('{"coordinates": [1, 2]}') and not is_valid_geometry("不是JSON")
