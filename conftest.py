@@ -38,6 +38,20 @@ def _audit_files_in_tmp(settings: Any, tmp_path_factory: Any) -> None:
     settings.AUDIT_SIGNING_KEY = directory / "keys" / "audit-ed25519.pem"
 
 
+@pytest.fixture(autouse=True)
+def _data_plane_in_tmp(settings: Any, tmp_path_factory: Any) -> Any:
+    """The data-plane store (SQLite) and its uploads go to a per-test directory: publishing a resource creates its
+    table, and the demo loads records."""
+    directory = tmp_path_factory.mktemp("data")
+    if settings.DATA_URL.startswith("sqlite"):
+        settings.DATA_URL = f"sqlite:///{directory / 'data.sqlite3'}"
+    settings.VAR_DIR = directory
+    yield
+    from tongshu.dataplane import store
+
+    store.dispose_engines()
+
+
 @pytest.fixture
 def personas(db: Any) -> SimpleNamespace:
     operator_org = make_organization("华容县大数据中心", code="P-DSJ")

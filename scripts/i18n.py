@@ -16,7 +16,10 @@ APPS = sorted(path.parent for path in (ROOT / "tongshu").glob("*/apps.py"))
 
 
 def main() -> int:
+    wanted = set(sys.argv[1:])  # optional app names: refresh only those
     for app in APPS:
+        if wanted and app.name not in wanted:
+            continue
         (app / "locale" / "zh_Hans" / "LC_MESSAGES").mkdir(parents=True, exist_ok=True)
         for domain in ("django",):
             subprocess.run(

@@ -37,7 +37,7 @@ def main(path: str) -> int:
         "Plural-Forms": "nplurals=1; plural=0;",
     }
     empty.save(path)
-    subprocess.run([sys.executable, "scripts/i18n.py"], check=True, capture_output=True)
+    subprocess.run([sys.executable, "scripts/i18n.py", path.split("/")[1]], check=True, capture_output=True)
     catalogue = polib.pofile(path)
     for entry in catalogue:
         if entry.msgid in translations:
@@ -48,7 +48,7 @@ def main(path: str) -> int:
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
     catalogue.save(path)
-    subprocess.run([sys.executable, "scripts/i18n.py"], check=True, capture_output=True)
+    subprocess.run([sys.executable, "scripts/i18n.py", path.split("/")[1]], check=True, capture_output=True)
     missing = [e.msgid for e in catalogue if not (e.msgstr or any(e.msgstr_plural.values()))]
     for msgid in missing:
         print(f"untranslated: {msgid}")

@@ -14,6 +14,7 @@ urlpatterns = [
     path("catalog/", include("tongshu.catalog.urls")),
     path("data/", include("tongshu.dataplane.urls")),
     path("quality/", include("tongshu.quality.urls")),
+    path("data/browse/", include("tongshu.dataplane.urls_browse")),
     path("api/v1/", api.urls),
     path("captcha/", include("captcha.urls")),
 ]

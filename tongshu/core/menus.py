@@ -53,6 +53,7 @@ MENU: list[MenuEntry] = [
         frozenset({Role.CDO, Role.DATA_ADMIN, Role.OPERATOR_ADMIN}),
         dataplane_menu.SECTION,
     ),
+    MenuEntry(_("Base and thematic libraries"), "browse:libraries", ALL_STAFF, _("Data")),
     MenuEntry(standards_menu.CODE_SETS, "standards:code_sets", ALL_STAFF, standards_menu.SECTION),
     MenuEntry(standards_menu.DATA_ELEMENTS, "standards:data_elements", ALL_STAFF, standards_menu.SECTION),
     MenuEntry(standards_menu.CATEGORIES, "standards:categories", ALL_STAFF, standards_menu.SECTION),

@@ -46,3 +46,20 @@ def managed_resources(user: Any) -> Any:
     if user.has_role(*DEPARTMENT_MANAGER_ROLES) and user.organization_id:
         return published.filter(provider_id=user.organization_id)
     return published.none()
+
+
+def can_browse_data(user: Any, resource: Any) -> bool:
+    """The provider's own staff browse and download its data (sharing grants widen this in a later issue)."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and getattr(user, "organization_id", None) is not None
+        and user.organization_id == resource.provider_id
+        and not user.has_role(Role.PUBLIC)
+    )
+
+
+def can_reveal_data(user: Any, resource: Any) -> bool:
+    """Sensitive values are shown unmasked, one audited request at a time, to the provider's data administrators
+    and CDO only."""
+    return can_browse_data(user, resource) and user.has_role(*DEPARTMENT_MANAGER_ROLES)

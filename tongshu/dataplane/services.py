@@ -293,7 +293,7 @@ def apply_batch(batch_id: int) -> Batch:
         data.schema_version = resource.published_version.number  # type: ignore[union-attr]
         data.save()
         ResourceData.objects.filter(pk=data.pk).update(last_batch=batch)
-    return _finish(
+    finished = _finish(
         batch,
         BatchStatus.APPLIED if result.status == "applied" else BatchStatus.REJECTED,
         rows_read=result.total_rows,
@@ -306,6 +306,7 @@ def apply_batch(batch_id: int) -> Batch:
         report_path=str(result.report_path or ""),
         message="" if result.status == "applied" else "批次中有不合格的行，整批未加载（详见问题报告）",
     )
+    return finished  # _finish sent batch_applied if it was applied
 
 
 def _finish(batch: Batch, status: str, **fields: Any) -> Batch:

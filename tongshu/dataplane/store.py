@@ -547,3 +547,117 @@ def read_frame(
             yield pl.DataFrame(
                 [tuple(row) for row in rows], schema=names, orient="row", infer_schema_length=None
             )
+
+
+# --- reading for pages, downloads and libraries -------------------------------------------------------------------
+# A condition is (field, op, value): op "eq" (equality) or "prefix" (text starting with value, LIKE-escaped).
+Condition = tuple[str, str, Any]
+
+
+def _readable(
+    engine: sa.Engine, schema: ResourceSchema, names: Sequence[str], as_of_batch: int | None
+) -> tuple[sa.Table, Any]:
+    """(the live table, a selectable with `_rid` and `names` of the rows live now or as of a batch)."""
+    table, history = build_tables(engine, schema)
+    if as_of_batch is None:
+        source = (
+            sa.select(table.c._rid, *[table.c[n] for n in names])
+            .where(table.c._deleted == sa.false())
+            .subquery()
+        )
+        return table, source
+    current = sa.select(table.c._rid, *[table.c[n] for n in names], table.c._deleted).where(
+        table.c._batch <= as_of_batch
+    )
+    past = sa.select(history.c._rid, *[history.c[n] for n in names], history.c._deleted).where(
+        history.c._batch <= as_of_batch, history.c._superseded_by > as_of_batch
+    )
+    union = sa.union_all(current, past).subquery()
+    return table, sa.select(union).where(union.c._deleted == sa.false()).subquery()
+
+
+def _where(source: Any, conditions: Sequence[Condition]) -> list[Any]:
+    clauses = []
+    for name, op, value in conditions:
+        column = source.c[name]
+        clauses.append(column.startswith(value, autoescape=True) if op == "prefix" else column == value)
+    return clauses
+
+
+def _exists(conn: sa.Connection, table: sa.Table) -> bool:
+    return sa.inspect(conn).has_table(table.name, schema=table.schema)
+
+
+def iter_pages(
+    schema: ResourceSchema,
+    *,
+    columns: Sequence[str] | None = None,
+    conditions: Sequence[Condition] = (),
+    as_of_batch: int | None = None,
+    page_size: int = 10_000,
+    engine: sa.Engine | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Every matching row in `_rid` order, a page at a time (keyset pagination: each page is one indexed range query
+    on its own short connection, so a download of any size holds one page in memory and no long read transaction)."""
+    engine = engine or get_engine()
+    names = list(columns or _value_columns(schema))
+    table, source = _readable(engine, schema, names, as_of_batch)
+    after = 0
+    while True:
+        query = (
+            sa.select(source)
+            .where(source.c._rid > after, *_where(source, conditions))
+            .order_by(source.c._rid)
+            .limit(page_size)
+        )
+        with engine.connect() as conn:
+            if not _exists(conn, table):
+                return
+            page = [dict(row) for row in conn.execute(query).mappings()]
+        if not page:
+            return
+        yield page
+        if len(page) < page_size:
+            return
+        after = page[-1]["_rid"]
+
+
+def search_rows(
+    schema: ResourceSchema,
+    *,
+    columns: Sequence[str] | None = None,
+    conditions: Sequence[Condition] = (),
+    sort: str | None = None,
+    descending: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+    as_of_batch: int | None = None,
+    engine: sa.Engine | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """(matching row count, one page of rows) for browsing: filters, a sort field, paging."""
+    engine = engine or get_engine()
+    names = list(columns or _value_columns(schema))
+    table, source = _readable(engine, schema, names, as_of_batch)
+    where = _where(source, conditions)
+    order = []
+    if sort:
+        order.append(source.c[sort].desc() if descending else source.c[sort].asc())
+    order.append(source.c._rid.desc() if descending and sort else source.c._rid)
+    with engine.connect() as conn:
+        if not _exists(conn, table):
+            return 0, []
+        total = conn.execute(sa.select(sa.func.count()).select_from(source).where(*where)).scalar_one()
+        query = sa.select(source).where(*where).order_by(*order).limit(limit).offset(offset)
+        return int(total), [dict(row) for row in conn.execute(query).mappings()]
+
+
+def get_row(
+    schema: ResourceSchema, rid: int, *, as_of_batch: int | None = None, engine: sa.Engine | None = None
+) -> dict[str, Any] | None:
+    engine = engine or get_engine()
+    table, source = _readable(engine, schema, _value_columns(schema), as_of_batch)
+    with engine.connect() as conn:
+        if not _exists(conn, table):
+            return None
+        row = conn.execute(sa.select(source).where(source.c._rid == rid)).mappings().first()
+    return dict(row) if row else None

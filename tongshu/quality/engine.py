@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from tongshu.core.checksums import ID_CHECK, ID_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
+from tongshu.dataplane.geojson import is_valid_geometry
 from tongshu.dataplane.schema import (
     BOOLEAN_TYPES,
     DATE_TYPES,
@@ -264,6 +265,11 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
             )
     elif column.check_rule == "phone":
         rules.append(Rule("phone", name, "电话号码格式错误", present & ~raw.str.contains(PHONE_PATTERN)))
+    elif column.check_rule == "geojson":
+        valid = raw.map_elements(is_valid_geometry, return_dtype=pl.Boolean, skip_nulls=True)
+        rules.append(
+            Rule("geojson", name, "不是合法的 GeoJSON 几何对象（type、coordinates）", present & ~valid)
+        )
     return rules
 
 

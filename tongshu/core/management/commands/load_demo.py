@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from tongshu.demo import catalog, organizations
+from tongshu.demo import catalog, data_plane, organizations
 from tongshu.standards.loading import load_standards
 
 
@@ -19,6 +19,8 @@ class Command(BaseCommand):
         load_standards()  # after the organizations: the category tree's department branch is built from them
         organizations.load_accounts(orgs)
         published = catalog.load_catalog()  # drafted by each department's CDO, published by the authority
+        if settings.DEMO_MODE:  # synthetic records (people, companies, …) only in a demo
+            data_plane.load_data_plane(orgs)
         self.stdout.write(
             self.style.SUCCESS(f"华容县演示数据已就绪：{len(orgs)} 个机构，新发布目录 {published} 条。")
         )

@@ -1,0 +1,179 @@
+"""Browsing a resource's data (数据浏览) and the audited reveal of masked values.
+
+`browse()` answers one page of a resource's rows (live, or as of an applied batch) with filters on its queryable
+items and a sort, sensitive items masked. `reveal()` returns one row unmasked for the request that asked, after
+checking the right and a typed reason, and writes the audit entry with the record's key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tongshu.core.errors import NotFound, PermissionDenied, ValidationFailed
+from tongshu.security.audit import record
+
+from . import evolution, permissions, store
+from .masking import mask_row, masked_fields
+from .models import Batch, BatchStatus
+from .schema import (
+    BOOLEAN_TYPES,
+    DATE_TYPES,
+    DATETIME_TYPES,
+    DECIMAL_TYPES,
+    FLOAT_TYPES,
+    INTEGER_TYPES,
+    Column,
+    ResourceSchema,
+)
+
+PAGE_SIZE = 50
+MAX_PAGE = 10_000  # deep pages are for downloads, not for paging by hand
+
+
+@dataclass
+class BrowseQuery:
+    filters: dict[str, str] = field(default_factory=dict)
+    sort: str = ""
+    descending: bool = False
+    page: int = 1
+    page_size: int = PAGE_SIZE
+    as_of_batch: int | None = None
+
+
+@dataclass
+class BrowsePage:
+    schema: ResourceSchema
+    rows: list[dict[str, Any]]
+    total: int
+    query: BrowseQuery
+    masked: dict[str, str]
+    can_reveal: bool
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.query.page_size - 1) // self.query.page_size, 1)
+
+
+def _require_browse(actor: Any, resource: Any) -> ResourceSchema:
+    if not permissions.can_browse_data(actor, resource):
+        raise PermissionDenied("只有资源提供部门的工作人员可以浏览本资源的数据", code="forbidden")
+    if resource.published_version is None:
+        raise NotFound("该信息资源尚未发布", code="resource_not_published")
+    return evolution.read_schema(resource)
+
+
+def parse_filter(column: Column, text: str) -> tuple[str, str, Any]:
+    """A filter value typed as its item: text matches by prefix, everything else by equality."""
+    text = text.strip()
+    kind = column.data_type
+    try:
+        if kind in INTEGER_TYPES:
+            return column.field_name, "eq", int(text)
+        if kind in DECIMAL_TYPES:
+            return column.field_name, "eq", Decimal(text)
+        if kind in FLOAT_TYPES:
+            return column.field_name, "eq", float(text)
+        if kind in DATE_TYPES:
+            return column.field_name, "eq", date.fromisoformat(text)
+        if kind in DATETIME_TYPES:
+            return column.field_name, "eq", datetime.fromisoformat(text)
+        if kind in BOOLEAN_TYPES:
+            return column.field_name, "eq", text in ("1", "是", "true", "True")
+    except (ValueError, InvalidOperation):
+        raise ValidationFailed(
+            f"“{column.label}”的筛选值格式不正确", code="invalid_filter", field=column.field_name
+        ) from None
+    if column.code_values:
+        names = {name: code for code, name in column.code_values}
+        return column.field_name, "eq", names.get(text, text)
+    return column.field_name, "prefix", text
+
+
+def applied_batches(resource: Any) -> list[Batch]:
+    return list(Batch.objects.filter(resource=resource, status=BatchStatus.APPLIED).order_by("-pk")[:100])
+
+
+def _check_batch(resource: Any, batch_id: int | None) -> None:
+    if (
+        batch_id is not None
+        and not Batch.objects.filter(pk=batch_id, resource=resource, status=BatchStatus.APPLIED).exists()
+    ):
+        raise ValidationFailed("所选批次不存在或未加载成功", code="invalid_batch", field="as_of")
+
+
+def browse(actor: Any, resource: Any, query: BrowseQuery) -> BrowsePage:
+    schema = _require_browse(actor, resource)
+    _check_batch(resource, query.as_of_batch)
+    queryable = {column.field_name: column for column in schema.columns if column.is_queryable}
+    conditions = []
+    for name, text in query.filters.items():
+        if not (text or "").strip():
+            continue
+        if name not in queryable:
+            raise ValidationFailed("只能按可查询的信息项筛选", code="not_queryable", field=name)
+        conditions.append(parse_filter(queryable[name], text))
+    fields = {column.field_name for column in schema.columns}
+    sort = query.sort if query.sort in fields else ""
+    query.page = min(max(query.page, 1), MAX_PAGE)
+    total, rows = store.search_rows(
+        schema,
+        conditions=conditions,
+        sort=sort or None,
+        descending=query.descending,
+        limit=query.page_size,
+        offset=(query.page - 1) * query.page_size,
+        as_of_batch=query.as_of_batch,
+    )
+    masked = masked_fields(schema)
+    return BrowsePage(
+        schema=schema,
+        rows=[mask_row(row, masked) for row in rows],
+        total=total,
+        query=query,
+        masked=masked,
+        can_reveal=permissions.can_reveal_data(actor, resource),
+    )
+
+
+def reveal(
+    actor: Any,
+    resource: Any,
+    rid: int,
+    *,
+    reason: str,
+    as_of_batch: int | None = None,
+    request: Any = None,
+) -> dict[str, Any]:
+    """One record unmasked, for this request only (第三十三条). The audit entry names the record's key and the
+    reason the user typed."""
+    schema = _require_browse(actor, resource)
+    if not permissions.can_reveal_data(actor, resource):
+        raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以查看敏感项原文", code="forbidden")
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationFailed("查看敏感项原文须填写事由", code="reason_required", field="reason")
+    _check_batch(resource, as_of_batch)
+    row = store.get_row(schema, rid, as_of_batch=as_of_batch)
+    if row is None:
+        raise NotFound("记录不存在", code="record_not_found")
+    masked = masked_fields(schema)
+    key = {name: str(row.get(name)) for name in schema.key_fields} or {"_rid": str(rid)}
+    record(
+        "dataplane.data_revealed",
+        actor=actor,
+        organization=resource.provider,
+        target=resource,
+        request=request,
+        details={
+            "resource": resource.code,
+            "record_key": key,
+            "rid": rid,
+            "fields": sorted(masked),
+            "reason": reason[:500],
+            "as_of_batch": as_of_batch,
+        },
+    )
+    return row

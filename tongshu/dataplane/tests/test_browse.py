@@ -1,0 +1,141 @@
+"""Browsing a resource's data: filters, sort, paging, as-of a batch, masking, and the audited reveal; denials."""
+
+from __future__ import annotations
+
+import pytest
+
+from tongshu.core.errors import PermissionDenied, ValidationFailed
+from tongshu.dataplane import browse, masking
+from tongshu.dataplane.browse import BrowseQuery
+from tongshu.dataplane.tests.helpers import load_csv, make_people, people_csv, person_id
+from tongshu.security.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(personas):
+    resource = make_people(personas.provider_org)
+    load_csv(personas.provider_admin, resource, people_csv(60))
+    return resource
+
+
+def test_masking_rules():
+    assert masking.mask_value(masking.RESIDENT_ID, "43062319900101123X") == "430623********123X"
+    assert masking.mask_value(masking.PHONE, "13812345678") == "138****5678"
+    assert masking.mask_value(masking.NAME, "欧阳修") == "欧**"
+    assert masking.mask_value(masking.NAME, "张三") == "张*"
+    assert masking.mask_value(masking.GENERIC, "湖南省华容县章华镇") == "湖南*****华镇"
+    assert masking.mask_value(masking.PHONE, None) is None
+
+
+def test_browse_masks_sensitive_items_and_pages(personas, people):
+    page = browse.browse(personas.provider_admin, people, BrowseQuery(page_size=25))
+    assert page.total == 60 and len(page.rows) == 25 and page.pages == 3
+    assert set(page.masked) == {"f001", "f002", "f003"}  # ID (rule), name (sensitive), phone (rule)
+    row = page.rows[0]
+    assert row["f001"].startswith("430623") and "********" in row["f001"]
+    assert row["f002"].endswith("*") and "****" in row["f003"]
+    assert row["f004"] == "章华镇"  # not sensitive
+    last = browse.browse(personas.provider_admin, people, BrowseQuery(page_size=25, page=3))
+    assert len(last.rows) == 10
+
+
+def test_filters_on_queryable_items_and_sort(personas, people):
+    load_csv(personas.provider_admin, people, people_csv(5, start=100, township="万庾镇"))
+    page = browse.browse(personas.provider_admin, people, BrowseQuery(filters={"f004": "万庾"}))
+    assert page.total == 5
+    page = browse.browse(personas.provider_admin, people, BrowseQuery(filters={"f005": "1980-01-10"}))
+    assert page.total == 1
+    page = browse.browse(personas.provider_admin, people, BrowseQuery(sort="f005", descending=True))
+    dates = [r["f005"] for r in page.rows]
+    assert dates == sorted(dates, reverse=True)
+    with pytest.raises(ValidationFailed) as caught:
+        browse.browse(personas.provider_admin, people, BrowseQuery(filters={"f003": "138"}))
+    assert caught.value.code == "not_queryable"
+    with pytest.raises(ValidationFailed):
+        browse.browse(personas.provider_admin, people, BrowseQuery(filters={"f005": "不是日期"}))
+
+
+def test_as_of_a_batch(personas, people):
+    first = people.batches.get()
+    changed = people_csv(1).replace("张三0", "李四")
+    load_csv(personas.provider_admin, people, changed)
+    now = browse.browse(
+        personas.provider_cdo, people, BrowseQuery(filters={"f001": person_id("19800110", 0)})
+    )
+    then = browse.browse(
+        personas.provider_cdo,
+        people,
+        BrowseQuery(filters={"f001": person_id("19800110", 0)}, as_of_batch=first.pk),
+    )
+    rid = now.rows[0]["_rid"]
+    assert browse.reveal(personas.provider_cdo, people, rid, reason="核对")["f002"] == "李四"
+    assert (
+        browse.reveal(personas.provider_cdo, people, rid, reason="核对", as_of_batch=first.pk)["f002"]
+        == "张三0"
+    )
+    assert then.total == 1
+    with pytest.raises(ValidationFailed):
+        browse.browse(personas.provider_cdo, people, BrowseQuery(as_of_batch=999_999))
+
+
+def test_reveal_is_audited_with_key_and_reason(personas, people):
+    rid = browse.browse(personas.provider_admin, people, BrowseQuery()).rows[0]["_rid"]
+    row = browse.reveal(personas.provider_admin, people, rid, reason="核实户籍信息")
+    assert len(row["f001"]) == 18 and "*" not in row["f001"]
+    entry = AuditEntry.objects.filter(action="dataplane.data_revealed").latest("pk")
+    assert entry.details["record_key"] == {"f001": row["f001"]}
+    assert entry.details["reason"] == "核实户籍信息"
+    with pytest.raises(ValidationFailed):
+        browse.reveal(personas.provider_admin, people, rid, reason=" ")
+
+
+def test_denials(personas, people):
+    for persona in (
+        personas.outsider,
+        personas.consumer_cdo,
+        personas.authority,
+        personas.operator,
+        personas.citizen,
+    ):
+        with pytest.raises(PermissionDenied):
+            browse.browse(persona, people, BrowseQuery())
+    # A plain department user of the provider may browse (masked) but not reveal.
+    from tongshu.accounts.roles import Role
+    from tongshu.accounts.tests.factories import make_user
+
+    staff = make_user("provider_staff", Role.DEPT_USER, organization=personas.provider_org)
+    page = browse.browse(staff, people, BrowseQuery())
+    assert page.can_reveal is False
+    before = AuditEntry.objects.filter(action="dataplane.data_revealed").count()
+    for persona in (staff, personas.outsider):
+        with pytest.raises(PermissionDenied):
+            browse.reveal(persona, people, page.rows[0]["_rid"], reason="想看看")
+    assert AuditEntry.objects.filter(action="dataplane.data_revealed").count() == before
+
+
+def test_pages(personas, people, client_for, anonymous):
+    client = client_for(personas.provider_admin)
+    response = client.get(f"/data/browse/{people.pk}/?f_f004=章华&sort=f005&dir=desc")
+    body = response.content.decode()
+    assert response.status_code == 200 and "430623********" in body and "数据浏览" in body
+    htmx = client.get(
+        f"/data/browse/{people.pk}/?page=2", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="browse-rows"
+    )
+    assert htmx.status_code == 200 and "<html" not in htmx.content.decode()
+    bad = client.get(f"/data/browse/{people.pk}/?f_f005=x")
+    assert bad.status_code == 200 and "筛选值格式不正确" in bad.content.decode()
+    rid = browse.browse(personas.provider_admin, people, BrowseQuery()).rows[0]["_rid"]
+    revealed = client.post(f"/data/browse/{people.pk}/reveal/{rid}/", {"reason": "核实"})
+    assert revealed.status_code == 200 and "430623" in revealed.content.decode()
+    assert revealed["Cache-Control"] == "no-store"
+    assert client.post(f"/data/browse/{people.pk}/reveal/{rid}/", {"reason": ""}).status_code == 400
+    assert client_for(personas.outsider).get(f"/data/browse/{people.pk}/").status_code == 403
+    assert (
+        client_for(personas.outsider)
+        .post(f"/data/browse/{people.pk}/reveal/{rid}/", {"reason": "看看"})
+        .status_code
+        == 403
+    )
+    assert anonymous.get(f"/data/browse/{people.pk}/").status_code == 302
