@@ -110,3 +110,6 @@ class Batch(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (BatchStatus.APPLIED, BatchStatus.REJECTED, BatchStatus.FAILED)
+
+
+from .models_sources import *  # noqa: E402, F403  (the other ways in: pull sources, collection tasks)
