@@ -201,6 +201,20 @@ def _read_only(conn: sa.Connection, config: DatabaseConfig) -> sa.Connection:
     return conn
 
 
+def _abandon(conn: sa.Connection, result: Any) -> None:
+    """Stop reading a streamed result early. PyMySQL's unbuffered cursor would read every remaining row on close, so
+    its result is marked finished and the connection dropped instead (it is not pooled; the transaction was
+    read-only). These are PyMySQL internals (`_result`, `unbuffered_active`), guarded so another driver is untouched."""
+    if conn.dialect.name not in ("mysql", "mariadb"):
+        return
+    cursor = getattr(result, "cursor", None)
+    pending = getattr(cursor, "_result", None)
+    if pending is not None and hasattr(pending, "unbuffered_active"):
+        pending.unbuffered_active = False
+        cursor._result = None  # type: ignore[union-attr]
+    conn.invalidate()
+
+
 def _up_to_boundary(
     rows: list[dict[str, Any]], keep: int, last: Any, column: str, pages: Any, pull: DatabasePull
 ) -> Iterator[list[dict[str, Any]]]:
@@ -261,13 +275,14 @@ def iter_pages(config: DatabaseConfig, pull: DatabasePull) -> Iterator[list[dict
                 rows = [dict(row) for row in partition]
                 if total + len(rows) > limit:
                     if not column:
+                        _abandon(raw, result)
                         raise SourceFault(
                             f"查询结果超过每次运行的上限（{limit} 行），本次未加载任何数据；"
                             "请调高页数上限或改用增量字段",
                             "too_many_rows",
                         )
                     yield from _up_to_boundary(rows, max(0, limit - total), last, column, pages, pull)
-                    result.close()
+                    _abandon(raw, result)
                     return
                 total += len(rows)
                 if column and rows:

@@ -310,6 +310,7 @@ def _pages(source: PullSource, pull: database.DatabasePull) -> Any:
 
 def run_source(actor: Any, source: PullSource, *, trigger: str = "manual") -> SourceRun:
     """Fetch from the source and load what it returned as one batch (第十九条). `actor` is None for the timetable."""
+    source.refresh_from_db()  # the mark and settings as stored now, whatever the caller holds
     resource = source.resource
     loader = actor or source.owner
     if actor is not None:
