@@ -12,6 +12,8 @@ urlpatterns = [
     path("catalog/exchange/", include("tongshu.catalog.urls_exchange")),
     path("catalog/dcat.jsonld", dcat_jsonld, name="catalog_dcat"),
     path("catalog/", include("tongshu.catalog.urls")),
+    path("data/ways/", include("tongshu.dataplane.urls_ways")),
+    path("collect/", include("tongshu.dataplane.urls_collect")),
     path("api/v1/", api.urls),
     path("captcha/", include("captcha.urls")),
 ]

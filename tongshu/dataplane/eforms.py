@@ -79,7 +79,9 @@ def _form_field(column: Column, *, locked: bool) -> forms.Field:
     else:
         if column.length.maximum:
             attrs["maxlength"] = column.length.maximum
-        widget = forms.Textarea(attrs={**attrs, "rows": 3}) if column.data_type == "M" else forms.TextInput(attrs)
+        widget = (
+            forms.Textarea(attrs={**attrs, "rows": 3}) if column.data_type == "M" else forms.TextInput(attrs)
+        )
     return forms.CharField(widget=widget, strip=True, **common)
 
 

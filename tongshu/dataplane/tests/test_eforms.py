@@ -49,7 +49,9 @@ def test_engine_findings_come_back_by_field_and_nothing_loads(personas, resource
     before = live_rows(resource)
     with pytest.raises(ValidationFailed) as caught:
         eforms.save_record(
-            personas.provider_admin, resource, {"f001": "C002", "f002": "", "f003": "2024-13-45", "f004": "十二"}
+            personas.provider_admin,
+            resource,
+            {"f001": "C002", "f002": "", "f003": "2024-13-45", "f004": "十二"},
         )
     details = caught.value.details
     assert details["f002"] == ["必填项为空"] and "不是有效日期" in details["f003"][0] and details["f004"]
