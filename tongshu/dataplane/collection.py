@@ -48,6 +48,7 @@ def tasks_visible_to(user: Any) -> QuerySet[CollectionTask]:
         CollectionTask.objects.filter(resource__provider_id=user.organization_id)
         .select_related("resource", "resource__published_version", "created_by")
         .annotate(pending=Count("submissions", filter=Q(submissions__status=SubmissionStatus.PENDING)))
+        .order_by("-created_at", "-pk")
     )
 
 
