@@ -184,4 +184,3 @@ def collect_form(request: HttpRequest, token: str) -> HttpResponse:
         {"task": task, "form": form, "notice": collection.notice_text(task)},
         status=status,
     )
-
