@@ -92,6 +92,7 @@ def record_form(
     initial: dict[str, Any] | None = None,
     fields: list[str] | None = None,
     lock_keys: bool = False,
+    hint_keys: bool = True,
 ) -> forms.Form:
     """A Django form with one field per info item (or the listed ones); the engine, not the form, validates."""
     wanted = set(fields) if fields is not None else None
@@ -100,7 +101,7 @@ def record_form(
     for column in schema.columns:
         if wanted is None or column.field_name in wanted:
             field = _form_field(column, locked=lock_keys and column.is_key)
-            if column.is_key:
+            if column.is_key and hint_keys:
                 field.help_text = "主键" + ("（不可修改）" if lock_keys else "")
             form.fields[column.field_name] = field
     return form

@@ -14,7 +14,7 @@ from .models_sources import Cipher, PullSource, SourceKind
 
 class SourceForm(forms.Form):
     resource = forms.TypedChoiceField(label=_("Information resource"), coerce=int)
-    kind = forms.ChoiceField(label=_("Kind"), choices=SourceKind.choices)
+    kind = forms.ChoiceField(label=_("Way in"), choices=SourceKind.choices)
     name = forms.CharField(label=_("Name"), max_length=100)
     is_enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
     mode = forms.ChoiceField(label=_("Mode"), choices=BatchMode.choices)
@@ -142,7 +142,7 @@ class CollectionTaskForm(forms.Form):
         label=_("Retention period"), max_length=200, help_text=_("e.g. three years from submission")
     )
     contact = forms.CharField(
-        label=_("Contact"), max_length=200, help_text=_("Phone or address for questions")
+        label=_("Contact details"), max_length=200, help_text=_("Phone or address for questions")
     )
     per_address_hourly_limit = forms.IntegerField(
         label=_("Submissions per address per hour"), min_value=1, max_value=100_000, initial=10

@@ -119,8 +119,8 @@ class SourceRun(models.Model):
 
 
 class CollectionStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
+    OPEN = "open", _("Collecting")
+    CLOSED = "closed", _("Ended")
 
 
 class CollectionTask(models.Model):

@@ -137,7 +137,7 @@ def submission_review(request: AuthenticatedHttpRequest, submission_id: int, dec
 
 # --- public ------------------------------------------------------------------------------------------------------
 def _public_form(task: collection.CollectionTask, data: dict[str, str] | None) -> forms.Form:
-    form = eforms.record_form(published_schema(task.resource), data, fields=task.fields)
+    form = eforms.record_form(published_schema(task.resource), data, fields=task.fields, hint_keys=False)
     form.fields["accept_notice"] = forms.BooleanField(
         label="我已阅读并同意上述个人信息处理告知", required=False
     )
