@@ -254,11 +254,13 @@ def collected_labels(task: CollectionTask) -> list[str]:
 def notice_text(task: CollectionTask) -> str:
     """The personal-information notice (个人信息保护法 第十七条) as the submitter reads and accepts it."""
     deadline = timezone.localtime(task.deadline).strftime("%Y年%m月%d日 %H:%M")
+    version = task.resource.published_version
+    name = version.name if version is not None else str(task.resource)
     return (
         f"个人信息处理者：{task.collector}。\n"
         f"处理目的：{task.purpose}\n"
         f"收集的信息：{'、'.join(collected_labels(task))}。\n"
-        f"处理方式：由{task.resource.provider.name}审核后载入政务信息资源“{task.resource.published_version.name}”，"
+        f"处理方式：由{task.resource.provider.name}审核后载入政务信息资源“{name}”，"
         "仅用于上述目的，未经您同意不向其他单位提供与上述目的无关的信息。\n"
         f"保存期限：{task.retention}。\n"
         f"采集截止：{deadline}。\n"

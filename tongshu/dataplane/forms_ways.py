@@ -92,7 +92,9 @@ class SourceForm(forms.Form):
     def __init__(self, *args: Any, resources: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.label_suffix = ""
-        self.fields["resource"].choices = [(r.pk, f"{r.code} {r.published_version.name}") for r in resources]
+        resource_field = self.fields["resource"]
+        assert isinstance(resource_field, forms.ChoiceField)
+        resource_field.choices = [(r.pk, f"{r.code} {r.published_version.name}") for r in resources]
 
     @classmethod
     def initial_for(cls, source: PullSource) -> dict[str, Any]:
@@ -128,7 +130,7 @@ class CollectionTaskForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Why the information is collected."),
     )
-    fields = forms.MultipleChoiceField(
+    collected_items = forms.MultipleChoiceField(
         label=_("Items to collect"),
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Key and required items must be collected."),
@@ -154,4 +156,6 @@ class CollectionTaskForm(forms.Form):
     def __init__(self, *args: Any, field_choices: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.label_suffix = ""
-        self.fields["fields"].choices = list(field_choices)
+        items = self.fields["collected_items"]
+        assert isinstance(items, forms.ChoiceField)
+        items.choices = list(field_choices)

@@ -19,7 +19,7 @@ from tongshu.core.net import client_ip
 
 from . import collection, eforms
 from .forms_ways import CollectionTaskForm
-from .models_sources import SubmissionStatus
+from .models_sources import CollectionTask, SubmissionStatus
 from .services import published_schema
 from .sources.services import is_manager, loadable_resources
 from .views_ways import loadable_resource, page, put_error
@@ -45,7 +45,7 @@ def task_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     schema = published_schema(resource)
     choices = [(c.field_name, c.label + (" *" if c.is_key or c.is_required else "")) for c in schema.columns]
     initial = {
-        "fields": [c.field_name for c in schema.columns],
+        "collected_items": [c.field_name for c in schema.columns],
         "collector": resource.provider.name,
         "retention": "自提交之日起保存三年，期满后删除",
     }
@@ -54,10 +54,13 @@ def task_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                task = collection.create_task(request.user, resource, form.cleaned_data)
+                values = {**form.cleaned_data, "fields": form.cleaned_data["collected_items"]}
+                task = collection.create_task(request.user, resource, values)
             except DomainError as exc:
                 if exc.status == 403:
                     raise
+                if exc.field == "fields":
+                    exc.field = "collected_items"
                 put_error(form, exc)
             else:
                 messages.success(request, "采集任务已发布，请把公开链接发给采集对象")
@@ -136,7 +139,7 @@ def submission_review(request: AuthenticatedHttpRequest, submission_id: int, dec
 
 
 # --- public ------------------------------------------------------------------------------------------------------
-def _public_form(task: collection.CollectionTask, data: dict[str, str] | None) -> forms.Form:
+def _public_form(task: CollectionTask, data: dict[str, str] | None) -> forms.Form:
     form = eforms.record_form(published_schema(task.resource), data, fields=task.fields, hint_keys=False)
     form.fields["accept_notice"] = forms.BooleanField(
         label="我已阅读并同意上述个人信息处理告知", required=False

@@ -13,6 +13,7 @@ from tongshu.core.errors import DomainError, PermissionDenied
 from tongshu.core.http import AuthenticatedHttpRequest
 
 from . import eforms
+from .ingest_rows import cell
 from .services import published_schema
 from .sources.services import is_manager, loadable_resources
 from .views_ways import loadable_resource, page, put_error
@@ -51,7 +52,7 @@ def eform_records(request: AuthenticatedHttpRequest, resource_id: int) -> HttpRe
             "cells": [
                 eforms.mask(row[c.field_name])
                 if c.is_sensitive and row[c.field_name] is not None
-                else eforms.ingest_rows.cell(row[c.field_name])
+                else cell(row[c.field_name])
                 for c in columns
             ],
         }

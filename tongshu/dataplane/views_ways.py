@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
@@ -21,7 +21,7 @@ def page(view: Any) -> Any:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            return view(request, *args, **kwargs)
+            return cast(HttpResponse, view(request, *args, **kwargs))
         except DomainError as exc:
             return error_page(request, exc)
 

@@ -76,7 +76,7 @@ def decrypt(stored: str) -> str:
                 raise InvalidToken
             engine = CryptSM4()
             engine.set_key(_derived(b"tongshu-sources-sm4")[:16], SM4_DECRYPT)
-            return engine.crypt_cbc(body[:16], body[16:]).decode()
+            return str(engine.crypt_cbc(body[:16], body[16:]).decode())
         if cipher == "fernet":
             return Fernet(_master_key()).decrypt(payload.encode()).decode()
     except (InvalidToken, ValueError) as exc:

@@ -90,7 +90,8 @@ def next_run_after(source: PullSource, moment: datetime) -> datetime | None:
 
         zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
         trigger = CronTrigger.from_crontab(source.cron, timezone=zone)
-        return trigger.get_next_fire_time(None, moment.astimezone(zone))
+        upcoming: datetime | None = trigger.get_next_fire_time(None, moment.astimezone(zone))
+        return upcoming
     if source.every_minutes:
         return moment + timedelta(minutes=source.every_minutes)
     return None

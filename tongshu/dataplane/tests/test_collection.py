@@ -206,7 +206,7 @@ def test_pages(personas, client_for, resource):
         {
             "title": "征集",
             "purpose": "目的",
-            "fields": ["f002"],
+            "collected_items": ["f002"],
             "deadline": "2099-01-01T10:00",
             "collector": "公安局",
             "retention": "三年",
@@ -221,7 +221,7 @@ def test_pages(personas, client_for, resource):
         {
             "title": "征集",
             "purpose": "目的",
-            "fields": ["f001", "f002"],
+            "collected_items": ["f001", "f002"],
             "deadline": "2099-01-01T10:00",
             "collector": "公安局",
             "retention": "三年",
