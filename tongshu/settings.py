@@ -138,6 +138,8 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Data plane: SQLAlchemy Core, reached only through tongshu.dataplane.store.
 DATA_URL = env("DATA_URL", f"sqlite:///{VAR_DIR / 'data.sqlite3'}")
+# Key file encrypting pull sources' credentials (generated 0600 on first use; default var/keys/sources.key).
+SOURCES_KEY_FILE = env("SOURCES_KEY_FILE", "")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

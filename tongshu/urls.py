@@ -15,6 +15,8 @@ urlpatterns = [
     path("data/", include("tongshu.dataplane.urls")),
     path("quality/", include("tongshu.quality.urls")),
     path("data/browse/", include("tongshu.dataplane.urls_browse")),
+    path("data/ways/", include("tongshu.dataplane.urls_ways")),
+    path("collect/", include("tongshu.dataplane.urls_collect")),
     path("api/v1/", api.urls),
     path("captcha/", include("captcha.urls")),
 ]

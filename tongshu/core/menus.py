@@ -14,6 +14,7 @@ from tongshu.standards import menu as standards_menu
 
 ALL_STAFF = frozenset(Role) - {Role.PUBLIC}
 EVERYONE = frozenset(Role)
+DEPARTMENT_MANAGERS = frozenset({Role.CDO, Role.DATA_ADMIN})
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ MENU: list[MenuEntry] = [
         dataplane_menu.SECTION,
     ),
     MenuEntry(_("Base and thematic libraries"), "browse:libraries", ALL_STAFF, _("Data")),
+    MenuEntry(_("Pull sources"), "ways:sources", DEPARTMENT_MANAGERS, _("Data collection")),
+    MenuEntry(_("Electronic forms"), "ways:eforms", DEPARTMENT_MANAGERS, _("Data collection")),
+    MenuEntry(_("Collection tasks"), "ways:collection", DEPARTMENT_MANAGERS, _("Data collection")),
     MenuEntry(standards_menu.CODE_SETS, "standards:code_sets", ALL_STAFF, standards_menu.SECTION),
     MenuEntry(standards_menu.DATA_ELEMENTS, "standards:data_elements", ALL_STAFF, standards_menu.SECTION),
     MenuEntry(standards_menu.CATEGORIES, "standards:categories", ALL_STAFF, standards_menu.SECTION),

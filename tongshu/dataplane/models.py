@@ -113,3 +113,4 @@ class Batch(models.Model):
 
 
 from .models_libraries import *  # noqa: E402, F403  (table layouts, schema changes, libraries)
+from .models_sources import *  # noqa: E402, F403  (the other ways in: pull sources, collection tasks)

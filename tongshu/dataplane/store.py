@@ -661,3 +661,38 @@ def get_row(
             return None
         row = conn.execute(sa.select(source).where(source.c._rid == rid)).mappings().first()
     return dict(row) if row else None
+
+
+def retire_rows(
+    schema: ResourceSchema, batch_id: int, keys: Sequence[dict[str, Any]], engine: sa.Engine | None = None
+) -> WriteSummary:
+    """Retire the live rows with these key values as one batch (an e-form's 注销, 第十九条(三)): their last versions go
+    to history, the rows are marked deleted, and the batch marker is written, all in the batch's one transaction."""
+    if not schema.key_fields:
+        raise ValueError("only resources with key items can retire single rows")
+    with BatchWriter(schema, batch_id, "upsert", engine) as writer:
+        conn, table, history = writer._connection, writer.table, writer.history
+        assert conn is not None
+        matches = sa.or_(
+            *[sa.and_(*[table.c[name] == key[name] for name in schema.key_fields]) for key in keys]
+        )
+        live = sa.and_(table.c._deleted == sa.false(), matches) if keys else sa.false()
+        names = writer.columns
+        conn.execute(
+            history.insert().from_select(
+                ["_rid", *names, "_batch", "_updated_at", "_deleted", "_superseded_by"],
+                sa.select(
+                    table.c._rid,
+                    *[table.c[n] for n in names],
+                    table.c._batch,
+                    table.c._updated_at,
+                    table.c._deleted,
+                    sa.literal(writer.batch_id, sa.BigInteger()),
+                ).where(live),
+            )
+        )
+        result = conn.execute(
+            table.update().where(live).values(_deleted=True, _batch=writer.batch_id, _updated_at=writer.now)
+        )
+        writer.summary.retired = result.rowcount
+        return writer.commit()

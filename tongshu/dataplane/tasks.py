@@ -1,10 +1,14 @@
-"""Background work of the data plane: applying a submitted batch (第十二条, 第十九条)."""
+"""Background work of the data plane: applying a submitted batch (第十二条, 第十九条). Each way in keeps its own
+task module, imported here so the scheduler finds its jobs (`core.scheduler.load_jobs` imports `<app>.tasks`)."""
 
 from __future__ import annotations
 
 from django_tasks import task
 
-from . import services
+from . import (
+    services,
+    tasks_sources,  # noqa: F401  (pull sources, collection deadlines)
+)
 
 
 @task()

@@ -1,0 +1,302 @@
+"""Electronic forms (电子表单, 第十九条(三)): departments with no business system add, edit and retire records by
+hand. The form is built from the resource's info items; each save is a one-row batch through the shared pipeline
+(source `eform`, upsert by key), validated by the same engine as every other way in; retiring a record is a batch
+that marks its row deleted (`store.retire_rows`), so it shows in the change history like any other load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from django import forms
+from django.db import transaction
+from django.utils import timezone
+
+from tongshu.catalog.models import Resource
+from tongshu.core.errors import NotFound, PermissionDenied, ValidationFailed
+from tongshu.quality.engine import ERROR, ROW, clean, rules_for, typed_values, validate
+from tongshu.security.audit import record
+
+from . import ingest_rows, permissions, store
+from .models import Batch, BatchMode, BatchSource, BatchStatus, ResourceData
+from .schema import (
+    BOOLEAN_TYPES,
+    DATE_TYPES,
+    DATETIME_TYPES,
+    DECIMAL_TYPES,
+    FLOAT_TYPES,
+    INTEGER_TYPES,
+    Column,
+    ResourceSchema,
+)
+from .services import published_schema, resource_data
+
+PAGE_SIZE = 20
+
+
+def check_editor(actor: Any, resource: Resource) -> None:
+    """Only the provider's data_admin or CDO (a person, not an application key) keeps records by hand."""
+    if getattr(actor, "prefix", None) is not None or not permissions.can_load_data(actor, resource):
+        raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以录入数据", code="forbidden")
+
+
+# --- the form ----------------------------------------------------------------------------------------------------
+def field_kind(column: Column) -> str:
+    if column.code_values:
+        return "select"
+    if column.data_type in BOOLEAN_TYPES:
+        return "checkbox"
+    if column.data_type in DATE_TYPES:
+        return "date"
+    if column.data_type in DATETIME_TYPES:
+        return "datetime"
+    if column.data_type in INTEGER_TYPES | DECIMAL_TYPES | FLOAT_TYPES:
+        return "number"
+    return "text"
+
+
+def _form_field(column: Column, *, locked: bool) -> forms.Field:
+    kind = field_kind(column)
+    attrs: dict[str, Any] = {"data-kind": kind}
+    if locked:
+        attrs["readonly"] = True
+    common: dict[str, Any] = {"label": column.label, "required": False}
+    if column.is_required and kind != "checkbox":
+        common["label_suffix"] = " *"
+    if kind == "select":
+        choices = [("", "—")] + [(code, f"{code} {name}") for code, name in column.code_values or ()]
+        return forms.ChoiceField(choices=choices, widget=forms.Select(attrs=attrs), **common)
+    if kind == "checkbox":
+        return forms.BooleanField(widget=forms.CheckboxInput(attrs=attrs), **common)
+    if kind == "date":
+        widget: forms.Widget = forms.DateInput(attrs={**attrs, "type": "date"})
+    elif kind == "datetime":
+        widget = forms.DateTimeInput(attrs={**attrs, "type": "datetime-local", "step": "1"})
+    elif kind == "number":
+        widget = forms.TextInput(attrs={**attrs, "inputmode": "decimal"})
+    else:
+        if column.length.maximum:
+            attrs["maxlength"] = column.length.maximum
+        widget = (
+            forms.Textarea(attrs={**attrs, "rows": 3}) if column.data_type == "M" else forms.TextInput(attrs)
+        )
+    return forms.CharField(widget=widget, strip=True, **common)
+
+
+def record_form(
+    schema: ResourceSchema,
+    data: Any = None,
+    *,
+    initial: dict[str, Any] | None = None,
+    fields: list[str] | None = None,
+    lock_keys: bool = False,
+    hint_keys: bool = True,
+) -> forms.Form:
+    """A Django form with one field per info item (or the listed ones); the engine, not the form, validates."""
+    wanted = set(fields) if fields is not None else None
+    form = forms.Form(data, initial=initial)
+    form.label_suffix = ""
+    for column in schema.columns:
+        if wanted is None or column.field_name in wanted:
+            field = _form_field(column, locked=lock_keys and column.is_key)
+            if column.is_key and hint_keys:
+                field.help_text = "主键" + ("（不可修改）" if lock_keys else "")
+            form.fields[column.field_name] = field
+    return form
+
+
+def form_values(form: forms.Form) -> dict[str, str]:
+    """The submitted values as the text the pipeline reads (checkboxes 1/0, datetime-local with a space)."""
+    values: dict[str, str] = {}
+    for name, field in form.fields.items():
+        raw = form.data.get(form.add_prefix(name))
+        if isinstance(field, forms.BooleanField):
+            values[name] = "1" if raw not in (None, "", "0", "false", "off") else "0"
+        else:
+            text = str(raw or "").strip()
+            if field.widget.attrs.get("data-kind") == "datetime":
+                text = text.replace("T", " ")
+            values[name] = text
+    return values
+
+
+def initial_from_row(schema: ResourceSchema, row: dict[str, Any]) -> dict[str, Any]:
+    initial: dict[str, Any] = {}
+    for column in schema.columns:
+        value = row.get(column.field_name)
+        kind = field_kind(column)
+        if value is None:
+            initial[column.field_name] = None if kind == "checkbox" else ""
+        elif kind == "date":
+            initial[column.field_name] = value.isoformat() if hasattr(value, "isoformat") else str(value)[:10]
+        elif kind == "datetime":
+            initial[column.field_name] = (
+                value.strftime("%Y-%m-%dT%H:%M:%S") if hasattr(value, "strftime") else str(value)
+            )
+        elif kind == "checkbox":
+            initial[column.field_name] = bool(value)
+        else:
+            initial[column.field_name] = ingest_rows.cell(value)
+    return initial
+
+
+@dataclass
+class Check:
+    errors: dict[str, list[str]]
+    warnings: dict[str, list[str]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check_values(schema: ResourceSchema, values: dict[str, str]) -> Check:
+    """Run the validation engine on one row (the same rules as a file upload) and group its findings by field."""
+    frame = pl.DataFrame(
+        {
+            **{column.field_name: [values.get(column.field_name) or None] for column in schema.columns},
+            ROW: [1],
+        },
+        schema={**{column.field_name: pl.String for column in schema.columns}, ROW: pl.Int64},
+    )
+    result = validate(frame, schema, rules_for(schema))
+    errors: dict[str, list[str]] = {}
+    warnings: dict[str, list[str]] = {}
+    for finding in result.errors.to_dicts():
+        target = errors if finding["severity"] == ERROR else warnings
+        target.setdefault(str(finding["field"]), []).append(str(finding["reason"]))
+    return Check(errors, warnings)
+
+
+def typed_value(schema: ResourceSchema, field_name: str, text: str) -> Any:
+    """A search value in the column's storage type (a date for a date item …), or None if it does not parse."""
+    frame = pl.DataFrame(
+        {column.field_name: [text if column.field_name == field_name else None] for column in schema.columns},
+        schema={column.field_name: pl.String for column in schema.columns},
+    )
+    return typed_values(clean(frame, schema), schema)[field_name][0]
+
+
+# --- records -----------------------------------------------------------------------------------------------------
+def searchable_columns(schema: ResourceSchema) -> list[Column]:
+    return [column for column in schema.columns if column.is_key or column.is_queryable]
+
+
+def list_records(
+    actor: Any, resource: Resource, *, field: str = "", value: str = "", page: int = 1
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of live records (exact match on a key or queryable item); returns (rows, has_next)."""
+    check_editor(actor, resource)
+    schema = published_schema(resource)
+    filters: dict[str, Any] = {}
+    if field and value.strip():
+        if field not in {column.field_name for column in searchable_columns(schema)}:
+            raise ValidationFailed("只能按主键或可查询的信息项检索", code="invalid", field="field")
+        typed = typed_value(schema, field, value)
+        if typed is None:
+            return [], False
+        filters[field] = typed
+    page = max(1, page)
+    rows = list(store.read_rows(schema, filters=filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE))
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def get_record(actor: Any, resource: Resource, rid: int) -> dict[str, Any]:
+    check_editor(actor, resource)
+    schema = published_schema(resource)
+    rows = list(store.read_rows(schema, filters={"_rid": rid}, limit=1))
+    if not rows:
+        raise NotFound("记录不存在或已注销", code="record_not_found")
+    return rows[0]
+
+
+def _key_of(schema: ResourceSchema, row: dict[str, Any]) -> dict[str, Any]:
+    return {name: row[name] for name in schema.key_fields}
+
+
+def save_record(actor: Any, resource: Resource, values: dict[str, str], *, rid: int | None = None) -> Batch:
+    """Add (rid None) or edit one record: a one-row upsert batch. Raises ValidationFailed with `details` = the
+    engine's findings by field when the values are not valid; nothing is loaded then."""
+    check_editor(actor, resource)
+    schema = published_schema(resource)
+    if not schema.key_fields:
+        raise ValidationFailed("该资源没有主键信息项，不能用电子表单逐条维护", code="no_key")
+    check = check_values(schema, values)
+    errors = dict(check.errors)
+    key_values = {name: typed_value(schema, name, values.get(name, "")) for name in schema.key_fields}
+    if not errors:
+        existing = list(store.read_rows(schema, filters=key_values, limit=1))
+        if rid is None and existing:
+            first = schema.key_fields[0]
+            errors[first] = ["该主键的记录已存在，请在列表中找到它并编辑"]
+        if rid is not None:
+            current = get_record(actor, resource, rid)
+            if _key_of(schema, current) != key_values:
+                errors[schema.key_fields[0]] = ["主键不可修改；如需更换，请注销本记录后新增"]
+    if errors:
+        raise ValidationFailed("填写的内容未通过校验，请按提示修改", code="invalid_record", details=errors)
+    batch = ingest_rows.submit_rows(
+        actor,
+        resource,
+        [{name: values.get(name, "") for name in (column.field_name for column in schema.columns)}],
+        source=BatchSource.EFORM,
+        mode=BatchMode.UPSERT,
+        file_name="电子表单.csv",
+    )
+    if batch.status != BatchStatus.APPLIED:
+        raise ValidationFailed(batch.message or "保存失败", code="batch_rejected")
+    return batch
+
+
+def retire_record(actor: Any, resource: Resource, rid: int, *, reason: str = "") -> Batch:
+    """注销 one record: a batch (source `eform`) that marks the row deleted; its history stays readable."""
+    check_editor(actor, resource)
+    schema = published_schema(resource)
+    row = get_record(actor, resource, rid)
+    now = timezone.now()
+    with transaction.atomic():
+        batch = Batch.objects.create(
+            resource=resource,
+            source=BatchSource.EFORM,
+            mode=BatchMode.UPSERT,
+            status=BatchStatus.RUNNING,
+            submitted_by=actor,
+            started_at=now,
+            file_name="注销记录",
+            message=reason.strip()[:500],
+        )
+    try:
+        summary = store.retire_rows(schema, batch.pk, [_key_of(schema, row)])
+    except Exception:
+        Batch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.FAILED, finished_at=timezone.now(), message="注销失败，数据未改变"
+        )
+        raise
+    with transaction.atomic():
+        Batch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.APPLIED, finished_at=timezone.now(), rows_read=1, retired=summary.retired
+        )
+        data: ResourceData = resource_data(resource)
+        ResourceData.objects.filter(pk=data.pk).update(
+            last_batch=batch, last_loaded_at=timezone.now(), row_count=store.count_rows(schema)
+        )
+        record(
+            "record.retired",
+            actor=actor,
+            organization=resource.provider,
+            target=batch,
+            details={"resource": resource.code, "key": {k: str(v) for k, v in _key_of(schema, row).items()}},
+        )
+    batch.refresh_from_db()
+    return batch
+
+
+def mask(value: Any) -> str:
+    """Sensitive values in lists show their ends only; the edit form shows the full value to the editor."""
+    text = ingest_rows.cell(value)
+    if len(text) <= 2:
+        return "*" * len(text)
+    keep = max(1, len(text) // 4)
+    return text[:keep] + "*" * (len(text) - 2 * keep) + text[-keep:]

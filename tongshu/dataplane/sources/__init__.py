@@ -1,0 +1,1 @@
+"""Scheduled pulls from an upstream HTTP interface or a department database (第十九条)."""
