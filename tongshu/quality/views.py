@@ -177,8 +177,11 @@ def describe(rule: QualityRule) -> str:
     if rule.kind == RuleKind.PATTERN:
         return f"正则 {parameters.get('pattern', '')}"
     if rule.kind == RuleKind.REFERENCE:
+        target_id = parameters.get("resource")
         target = (
-            Resource.objects.select_related("published_version").filter(pk=parameters.get("resource")).first()
+            Resource.objects.select_related("published_version").filter(pk=target_id).first()
+            if target_id is not None
+            else None
         )
         name = target.published_version.name if target and target.published_version else "（已不存在）"
         return f"须存在于“{name}”的 {parameters.get('field', '')}"
