@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -266,7 +266,8 @@ def upload(
     batch = services.submit_file(
         actor,
         resource,
-        file,
+        # A Django upload is a binary file object (it proxies read/seek to the spooled file); submit_file only reads.
+        cast(BinaryIO, file),
         file_name=file.name or "",
         mode=mode,
         mapping=parsed or None,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tongshu.accounts.roles import DEPARTMENT_MANAGER_ROLES, Role
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from tongshu.catalog.models import Resource
 
 
 def can_load_data(actor: Any, resource: Any) -> bool:
@@ -12,7 +17,7 @@ def can_load_data(actor: Any, resource: Any) -> bool:
     if actor is None:
         return False
     if getattr(actor, "prefix", None) is not None:  # an ApiKey
-        return actor.is_usable and actor.organization_id == resource.provider_id
+        return bool(actor.is_usable and actor.organization_id == resource.provider_id)
     return bool(
         getattr(actor, "is_authenticated", False)
         and actor.is_active
@@ -33,7 +38,7 @@ def can_view_batches(user: Any, resource: Any) -> bool:
     )
 
 
-def managed_resources(user: Any) -> Any:
+def managed_resources(user: Any) -> QuerySet[Resource]:
     """Published resources whose data the user manages: the own organization's for its data administrators and CDO,
     every organization's for the operator (who sees batches platform-wide)."""
     from tongshu.catalog.models import Resource

@@ -15,7 +15,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -65,7 +65,7 @@ def bad_json(message: str, row: int | None = None) -> ValidationFailed:
     return ValidationFailed(message, code="bad_json", details=details)
 
 
-def _text_stream(stream: BinaryIO) -> TextIO:
+def _text_stream(stream: BinaryIO) -> io.TextIOWrapper[BinaryIO]:
     head = stream.read(3)
     if head != codecs.BOM_UTF8:
         stream.seek(0)
@@ -185,7 +185,7 @@ def read_json(
     text = _text_stream(stream)
     records = _records_ndjson(text) if lines else _records_array(text)
 
-    def batches() -> Iterator[pl.DataFrame]:
+    def batches() -> Generator[pl.DataFrame]:
         columns = _Columns()
         try:
             for number, record in records:

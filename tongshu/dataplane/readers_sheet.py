@@ -21,7 +21,7 @@ import posixpath
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from xml.etree import ElementTree
 
 import polars as pl
@@ -44,8 +44,15 @@ def bad_spreadsheet(message: str) -> ValidationFailed:
     return ValidationFailed(message, code="bad_spreadsheet")
 
 
+class FormulaCell(TypedDict):
+    """A formula cell without a cached value: its reference (e.g. "C7") and row number."""
+
+    cell: str
+    row: int
+
+
 class MissingFormulaValues(ValidationFailed):
-    """Formula cells without a cached value: `details` lists them (row, column, cell reference)."""
+    """Formula cells without a cached value: `details` lists them (`FormulaCell`: cell reference and row)."""
 
     code = "formula_without_value"
 
@@ -135,10 +142,12 @@ def _xlsx_sheet_part(archive: zipfile.ZipFile, sheet_name: str | None) -> str | 
     return None
 
 
-def formulas_without_values(path: str | Path, sheet_name: str | None = None, limit: int = 200) -> list[dict]:
+def formulas_without_values(
+    path: str | Path, sheet_name: str | None = None, limit: int = 200
+) -> list[FormulaCell]:
     """XLSX formula cells (`<c><f>…</f></c>`) that carry no cached value (`<v>`): calamine would read them as
     empty. Streamed with iterparse, so a large sheet is not held in memory."""
-    found: list[dict] = []
+    found: list[FormulaCell] = []
     try:
         with zipfile.ZipFile(path) as archive:
             part = _xlsx_sheet_part(archive, sheet_name)

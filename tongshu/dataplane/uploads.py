@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
@@ -42,7 +43,8 @@ def source_header(batch: Batch) -> list[str]:
     if batch.file_format == "csv":
         with open(batch.file_path, "rb") as handle:
             return readers.read_csv(handle)[0]
-    header, chunks = services.source_chunks(batch)
+    source: tuple[list[str], Iterator[pl.DataFrame]] = services.source_chunks(batch)
+    header, chunks = source
     close = getattr(chunks, "close", None)
     if close is not None:
         close()

@@ -3,18 +3,20 @@ result with the problem table and its downloads. Thin: every rule is in services
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from tongshu.catalog.models import Resource
 from tongshu.core.errors import DomainError, NotFound, PermissionDenied
+from tongshu.core.http import AuthenticatedHttpRequest
 from tongshu.core.views import error_page
 
 from . import permissions, services, uploads
@@ -24,11 +26,15 @@ from .models import Batch
 ERROR_ROWS_SHOWN = 200
 
 
-def _page(view: Any) -> Any:
+P = ParamSpec("P")
+PageView = Callable[Concatenate[AuthenticatedHttpRequest, P], HttpResponseBase]
+
+
+def _page(view: PageView[P]) -> PageView[P]:
     """Answer a domain error raised by a view with the error page."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: AuthenticatedHttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except DomainError as exc:
@@ -57,7 +63,7 @@ def _batch(user: Any, batch_id: int) -> Batch:
 
 @login_required
 @_page
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     """数据管理: the published resources whose data the user manages, with their last load and row count."""
     user = request.user
     if not user.has_role(*permissions.DEPARTMENT_MANAGER_ROLES, permissions.Role.OPERATOR_ADMIN):
@@ -69,13 +75,13 @@ def index(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(resources, 30).get_page(request.GET.get("page"))
     for resource in page:
-        resource.can_load = permissions.can_load_data(user, resource)  # type: ignore[attr-defined]
+        resource.can_load = permissions.can_load_data(user, resource)
     return render(request, "dataplane/index.html", {"page": page})
 
 
 @login_required
 @_page
-def resource_data(request: HttpRequest, resource_id: int) -> HttpResponse:
+def resource_data(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
     """A resource's data page, tab 批次: every load with its status, counts and problem report."""
     resource = _resource(request.user, resource_id)
     batches = uploads.batches_of(request.user, resource)
@@ -98,7 +104,7 @@ def resource_data(request: HttpRequest, resource_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @_page
-def upload(request: HttpRequest, resource_id: int) -> HttpResponse:
+def upload(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
     resource = _resource(request.user, resource_id)
     if not permissions.can_load_data(request.user, resource):
         raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以加载数据", code="forbidden")
@@ -141,7 +147,7 @@ def upload(request: HttpRequest, resource_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @_page
-def mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
+def mapping(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
     """Step 2: the file's columns, each mapped to an info item (pre-filled: remembered, item name, field name)."""
     batch = _batch(request.user, batch_id)
     resource = batch.resource
@@ -194,7 +200,7 @@ def mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @login_required
 @_page
-def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
+def batch_detail(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
     """Progress while the batch loads (htmx polls the `status` fragment every second), then its result."""
     batch = _batch(request.user, batch_id)
     context = {
@@ -212,7 +218,7 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @login_required
 @_page
-def report_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
+def report_csv(request: AuthenticatedHttpRequest, batch_id: int) -> StreamingHttpResponse:
     batch = _batch(request.user, batch_id)
     response = StreamingHttpResponse(uploads.report_csv(batch), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-report.csv"'
@@ -221,7 +227,7 @@ def report_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @login_required
 @_page
-def report_xlsx(request: HttpRequest, batch_id: int) -> HttpResponse:
+def report_xlsx(request: AuthenticatedHttpRequest, batch_id: int) -> FileResponse:
     batch = _batch(request.user, batch_id)
     path = uploads.report_xlsx(batch)
     handle = open(path, "rb")  # noqa: SIM115 - FileResponse closes it

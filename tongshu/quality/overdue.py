@@ -67,7 +67,7 @@ def timeliness(resource: Resource) -> Timeliness:
     version = resource.published_version
     allowed = CYCLE_DAYS.get(version.update_cycle) if version is not None else None
     try:
-        data: ResourceData | None = resource.data  # type: ignore[attr-defined]
+        data: ResourceData | None = resource.data
     except ResourceData.DoesNotExist:
         data = None
     last = data.last_loaded_at if data is not None else None
@@ -84,7 +84,8 @@ def overdue_resources(resources: QuerySet[Resource], now: datetime | None = None
         for resource in with_data(resources.filter(published_version__isnull=False, is_retired=False))
     ]
     overdue = [entry for entry in entries if entry.is_overdue(now)]
-    return sorted(overdue, key=lambda entry: entry.due_at)  # type: ignore[arg-type, return-value]
+    # An overdue entry always has a due date before `now`; `now` only satisfies the type checker.
+    return sorted(overdue, key=lambda entry: entry.due_at or now)
 
 
 def _managers(resource: Resource) -> list[User]:
@@ -104,17 +105,19 @@ def check_overdue(now: datetime | None = None) -> list[OverdueAlert]:
     now = now or timezone.now()
     opened = []
     for entry in overdue_resources(Resource.objects.all(), now):
-        resource = entry.resource
+        resource, due_at = entry.resource, entry.due_at
+        if due_at is None:  # never: an overdue entry has a due date
+            continue
         with transaction.atomic():
             if OverdueAlert.objects.filter(resource=resource, closed_at__isnull=True).exists():
                 continue
-            alert = OverdueAlert.objects.create(resource=resource, due_at=entry.due_at, opened_at=now)
+            alert = OverdueAlert.objects.create(resource=resource, due_at=due_at, opened_at=now)
             name = resource.published_version.name  # type: ignore[union-attr]
             notify(
                 _managers(resource),
                 f"数据更新逾期：{name}",
                 body=(
-                    f"信息资源“{name}”（{resource.code}）按更新周期应于 {timezone.localtime(entry.due_at):%Y-%m-%d} 前更新，"
+                    f"信息资源“{name}”（{resource.code}）按更新周期应于 {timezone.localtime(due_at):%Y-%m-%d} 前更新，"
                     f"已逾期 {entry.days_overdue(now)} 天。请及时维护和更新数据（第二十二条）。"
                 ),
                 link=reverse("quality:resource", args=[resource.pk]),
@@ -125,7 +128,7 @@ def check_overdue(now: datetime | None = None) -> list[OverdueAlert]:
                 "quality.overdue_opened",
                 organization=resource.provider,
                 target=resource,
-                details={"due_at": entry.due_at.isoformat(), "days_overdue": entry.days_overdue(now)},
+                details={"due_at": due_at.isoformat(), "days_overdue": entry.days_overdue(now)},
             )
             opened.append(alert)
     if opened:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -55,7 +55,7 @@ class ReferenceCheck:
     target_field: str
     reason: str
     severity: str = ERROR
-    batch_size: int = field(default=500)
+    batch_size: int = 500
 
     def __call__(self, typed: pl.DataFrame) -> pl.DataFrame:
         values = typed.get_column(self.field)
@@ -287,7 +287,7 @@ def rules_for_resource(resource: Any, schema: ResourceSchema | None = None) -> R
         if (built := value_rule(rule, schema))
     ]
     cross = cross_rules(_cross(stored, schema))
-    references = [
+    references: list[Callable[[pl.DataFrame], pl.DataFrame]] = [
         check
         for rule in stored
         if rule.kind == RuleKind.REFERENCE

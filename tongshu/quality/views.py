@@ -3,11 +3,13 @@ quality page with its rules (第十三条, 第十五条, 第二十二条). Thin:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +18,7 @@ from django.views.decorators.http import require_POST
 from tongshu.accounts.models import Organization
 from tongshu.catalog.models import Resource
 from tongshu.core.errors import DomainError, NotFound, PermissionDenied
+from tongshu.core.http import AuthenticatedHttpRequest
 from tongshu.core.views import error_page
 from tongshu.dataplane.models import Batch
 from tongshu.dataplane.schema import schema_for_version
@@ -35,19 +38,25 @@ DIMENSION_LABELS = {
 }
 
 
-def _page(view: Any) -> Any:
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+P = ParamSpec("P")
+PageView = Callable[Concatenate[AuthenticatedHttpRequest, P], HttpResponseBase]
+
+
+def _page(view: PageView[P]) -> PageView[P]:
+    """Log in required; a domain error raised by the view is answered with the error page."""
+
+    @wraps(view)
+    def wrapper(request: AuthenticatedHttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except DomainError as exc:
             return error_page(request, exc)
 
-    wrapper.__name__, wrapper.__doc__ = view.__name__, view.__doc__
     return login_required(wrapper)
 
 
 @_page
-def department(request: HttpRequest) -> HttpResponse:
+def department(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The department's data dashboard: its resources, last update, overdue, quality and trend."""
     user = request.user
     departments = None
@@ -84,7 +93,7 @@ def _dimensions(resources: Any) -> list[dict[str, Any]]:
 
 
 @_page
-def platform(request: HttpRequest) -> HttpResponse:
+def platform(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The operator's platform-wide quality page (大数据中心): averages, departments, overdue resources, charts."""
     if not permissions.can_view_platform(request.user):
         raise PermissionDenied("只有系统管理员和主管部门可以查看全平台数据质量", code="forbidden")
@@ -119,7 +128,7 @@ def platform(request: HttpRequest) -> HttpResponse:
 
 
 @_page
-def resource(request: HttpRequest, resource_id: int) -> HttpResponse:
+def resource(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
     """A resource's quality: latest score and history, rules, the last batch's problems."""
     item = services.visible_resource(request.user, resource_id)
     history = list(QualityScore.objects.filter(resource=item).order_by("-computed_at", "-pk")[:60])
@@ -177,8 +186,11 @@ def describe(rule: QualityRule) -> str:
     if rule.kind == RuleKind.PATTERN:
         return f"正则 {parameters.get('pattern', '')}"
     if rule.kind == RuleKind.REFERENCE:
+        target_id = parameters.get("resource")
         target = (
-            Resource.objects.select_related("published_version").filter(pk=parameters.get("resource")).first()
+            Resource.objects.select_related("published_version").filter(pk=target_id).first()
+            if target_id is not None
+            else None
         )
         name = target.published_version.name if target and target.published_version else "（已不存在）"
         return f"须存在于“{name}”的 {parameters.get('field', '')}"
@@ -191,7 +203,9 @@ def _columns(resource: Any) -> list[tuple[str, str]]:
 
 
 @_page
-def rule_form(request: HttpRequest, resource_id: int, rule_id: int | None = None) -> HttpResponse:
+def rule_form(
+    request: AuthenticatedHttpRequest, resource_id: int, rule_id: int | None = None
+) -> HttpResponse:
     """Add a rule to a resource, or change one (the provider's data administrators and CDO)."""
     item = services.visible_resource(request.user, resource_id)
     rule = services.visible_rule(request.user, rule_id) if rule_id else None
@@ -219,7 +233,7 @@ def rule_form(request: HttpRequest, resource_id: int, rule_id: int | None = None
 
 @require_POST
 @_page
-def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
+def rule_delete(request: AuthenticatedHttpRequest, rule_id: int) -> HttpResponse:
     rule = services.visible_rule(request.user, rule_id)
     resource_id = rule.resource_id
     services.delete_rule(request.user, rule)
@@ -229,7 +243,7 @@ def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 @require_POST
 @_page
-def rescore(request: HttpRequest, resource_id: int) -> HttpResponse:
+def rescore(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
     item = services.visible_resource(request.user, resource_id)
     services.recompute_score(request.user, item)
     messages.success(request, _("The quality score was recomputed."))
@@ -237,7 +251,7 @@ def rescore(request: HttpRequest, resource_id: int) -> HttpResponse:
 
 
 @_page
-def overdue(request: HttpRequest) -> HttpResponse:
+def overdue(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Overdue resources (第二十二条): a department sees its own, the operator and the authority every department's."""
     if not permissions.can_view_overdue(request.user):
         raise PermissionDenied("无权查看逾期资源", code="forbidden")
