@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from tongshu.catalog.models import Resource
 from tongshu.core.errors import Conflict, NotFound, PermissionDenied, TooLarge, ValidationFailed
-from tongshu.quality.engine import rules_for
+from tongshu.quality.engine import derived_rules
 from tongshu.security.audit import record
 
 from . import permissions, pipeline, readers, store
@@ -207,7 +207,7 @@ def apply_batch(batch_id: int) -> Batch:
     resource = batch.resource
     try:
         schema = published_schema(resource)
-        rules = rules_for(schema)
+        rules = derived_rules(schema)
         result = pipeline.run_pipeline(
             schema,
             _chunks_for(batch, schema),

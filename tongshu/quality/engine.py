@@ -322,6 +322,35 @@ def rules_for(
     return rules
 
 
+BIRTH_DATE_ELEMENT, SEX_ELEMENT = "DE0004", "DE0003"  # the shipped standard data elements (standards/data)
+
+
+def implied_cross_rules(schema: ResourceSchema) -> list[CrossRule]:
+    """Cross rules the bound data elements imply: a resident ID's birth date and sex digit must agree with the
+    resource's birth-date and sex items."""
+    ids = [column.field_name for column in schema.columns if column.check_rule == "resident_id"]
+    if not ids:
+        return []
+    found = []
+    for column in schema.columns:
+        if column.element == BIRTH_DATE_ELEMENT and column.data_type in DATE_TYPES:
+            found.append(CrossRule("id_birthdate", (ids[0], column.field_name)))
+        elif column.element == SEX_ELEMENT:
+            found.append(CrossRule("id_sex", (ids[0], column.field_name)))
+    return found
+
+
+def derived_rules(schema: ResourceSchema, extra: Iterable[CrossRule] = ()) -> list[Rule]:
+    """Every rule derived from the schema, the cross rules its data elements imply, and the division-code warning
+    against the current GB/T 2260 codes (read once per process, see `standards.lookups`)."""
+    divisions = None
+    if any(column.check_rule in ("resident_id", "division") for column in schema.columns):
+        from tongshu.standards.lookups import division_codes
+
+        divisions = division_codes() or None
+    return rules_for(schema, [*implied_cross_rules(schema), *extra], divisions=divisions)
+
+
 def clean(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:
     """Trim every value and turn empty strings into nulls, once, before any rule looks at them."""
     expressions = []
