@@ -10,6 +10,8 @@ back according to the batch's mode and the resource's bad-row policy:
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,7 @@ import polars as pl
 from tongshu.quality.engine import ERROR, ROW, Rule, empty_errors, validate
 
 from .schema import ResourceSchema
-from .store import BatchWriter, WriteSummary
+from .store import BatchWriter, Prepared, WriteSummary
 
 KEY = "_key"
 REPORT_HEADER = ["行号", "信息项", "字段", "值", "问题代码", "原因", "级别"]
@@ -79,6 +81,55 @@ def _key_expr(keys: list[str]) -> pl.Expr:
     return pl.concat_str(parts, separator="\x1f") if len(parts) > 1 else parts[0]
 
 
+@dataclass
+class _Checked:
+    """One validated chunk, ready for the store: what the producer thread hands to the writer."""
+
+    prepared: Prepared | None  # None once the batch is being rejected (nothing more is written)
+
+
+class _KeyTracker:
+    """Key uniqueness across chunks (the engine checks within a chunk): the set of keys seen so far, with the row
+    where each first appeared. The only state that grows with the batch (about 40 bytes a row)."""
+
+    def __init__(self, schema: ResourceSchema) -> None:
+        self.keys = list(schema.key_fields)
+        self.label = schema.column(self.keys[0]).label if self.keys else ""
+        self.seen = pl.DataFrame(schema={KEY: pl.String, "first_row": pl.Int64})
+
+    def check(self, typed: pl.DataFrame, errors: pl.DataFrame) -> pl.DataFrame:
+        if not self.keys:
+            return errors
+        chunk_keys = typed.select(pl.col(ROW), _key_expr(self.keys).alias(KEY))
+        if self.seen.height:
+            repeated = chunk_keys.join(self.seen, on=KEY, how="inner")
+            if repeated.height:
+                errors = pl.concat(
+                    [
+                        errors,
+                        repeated.select(
+                            pl.col(ROW).alias("row"),
+                            pl.lit(self.keys[0]).alias("field"),
+                            pl.lit(self.label).alias("label"),
+                            pl.col(KEY).alias("value"),
+                            pl.lit("duplicate_key").alias("code"),
+                            pl.format("主键重复（与第{}行相同）", pl.col("first_row")).alias("reason"),
+                            pl.lit(ERROR).alias("severity"),
+                        ),
+                    ]
+                ).sort("row")
+            firsts = chunk_keys.unique(subset=KEY, keep="first", maintain_order=True).rename(
+                {ROW: "first_row"}
+            )
+            self.seen = pl.concat(
+                [self.seen, firsts.select(KEY, "first_row").join(self.seen, on=KEY, how="anti")]
+            )
+        else:
+            firsts = chunk_keys.unique(subset=KEY, keep="first", maintain_order=True)
+            self.seen = firsts.select(KEY, pl.col(ROW).alias("first_row"))
+        return errors
+
+
 def run_pipeline(
     schema: ResourceSchema,
     chunks: Iterable[pl.DataFrame],
@@ -89,56 +140,65 @@ def run_pipeline(
     rules: list[Rule],
     report_path: Path | None = None,
 ) -> PipelineResult:
-    keys = list(schema.key_fields)
+    """Validate and write a batch. A producer thread reads, validates and prepares chunk k+1 (polars and pyarrow
+    release the GIL) while this thread writes chunk k; the queue between them holds one chunk, so memory stays
+    bounded by a few chunks whatever the batch's size."""
     report = ErrorReport(report_path)
-    seen = pl.DataFrame(schema={KEY: pl.String, "first_row": pl.Int64})
-    rejecting = False
-    total = 0
-    try:
-        with BatchWriter(schema, batch_id, mode) as writer:
+    tracker = _KeyTracker(schema)
+    state = {"rejecting": False, "total": 0}
+    handoff: queue.Queue[_Checked | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: _Checked | BaseException | None) -> None:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def produce(writer: BatchWriter) -> None:
+        try:
             for chunk in chunks:
-                total += chunk.height
+                if stop.is_set():
+                    return
+                state["total"] += chunk.height
                 result = validate(chunk, schema, rules)
-                errors = result.errors
-                if keys and seen.height:
-                    # Keys that an earlier chunk already had (the engine checks duplicates within the chunk).
-                    chunk_keys = result.typed.select(pl.col(ROW), _key_expr(keys).alias(KEY))
-                    repeated = chunk_keys.join(seen, on=KEY, how="inner")
-                    if repeated.height:
-                        labels = schema.column(keys[0]).label
-                        errors = pl.concat(
-                            [
-                                errors,
-                                repeated.select(
-                                    pl.col(ROW).alias("row"),
-                                    pl.lit(keys[0]).alias("field"),
-                                    pl.lit(labels).alias("label"),
-                                    pl.col(KEY).alias("value"),
-                                    pl.lit("duplicate_key").alias("code"),
-                                    pl.format("主键重复（与第{}行相同）", pl.col("first_row")).alias(
-                                        "reason"
-                                    ),
-                                    pl.lit(ERROR).alias("severity"),
-                                ),
-                            ]
-                        ).sort("row")
-                if keys:
-                    firsts = result.typed.select(
-                        _key_expr(keys).alias(KEY), pl.col(ROW).alias("first_row")
-                    ).unique(subset=KEY, keep="first", maintain_order=True)
-                    seen = pl.concat([seen, firsts.join(seen, on=KEY, how="anti")])
+                errors = tracker.check(result.typed, result.errors)
                 report.add(errors)
                 has_errors = bool(errors.height) and bool((errors["severity"] == ERROR).any())
                 if has_errors and (policy == "reject" or mode == "replace"):
-                    rejecting = True
-                if rejecting:
-                    continue  # keep validating, to report every error, but write nothing more
+                    state["rejecting"] = True
+                if state["rejecting"]:
+                    put(_Checked(None))  # keep validating, to report every error, but write nothing more
+                    continue
                 typed = result.typed
                 if has_errors:
                     bad = errors.filter(pl.col("severity") == ERROR)["row"].unique()
                     typed = typed.filter(~pl.col(ROW).is_in(bad.implode()))
-                writer.write(typed.drop(ROW))
-            if rejecting or (total and report.bad_row_count == total):
+                put(_Checked(writer.prepare(typed.drop(ROW))))
+            put(None)
+        except BaseException as exc:  # handed to the writing thread, which re-raises it
+            put(exc)
+
+    try:
+        with BatchWriter(schema, batch_id, mode) as writer:
+            producer = threading.Thread(target=produce, args=(writer,), name="tongshu-ingest", daemon=True)
+            producer.start()
+            try:
+                while True:
+                    item = handoff.get()
+                    if item is None:
+                        break
+                    if isinstance(item, BaseException):
+                        raise item
+                    if item.prepared is not None and not state["rejecting"]:
+                        writer.write_prepared(item.prepared)
+            finally:
+                stop.set()
+                producer.join()
+            total = state["total"]
+            if state["rejecting"] or (total and report.bad_row_count == total):
                 writer.abort()
                 status, summary = "rejected", WriteSummary()
             else:

@@ -125,22 +125,51 @@ def parse_dates(
     return parsed
 
 
+_ID_TABLES: list[pl.Series] = []
+
+
+def _id_tables() -> list[pl.Series]:
+    """GB 11643's weighted digit sum mod 11 of the 6-, 6- and 5-digit groups of the 17-digit body, as lookup tables
+    (built once per process, 6 MB): three integer divisions and three gathers replace seventeen digit extractions."""
+    if not _ID_TABLES:
+
+        def partial(weights: tuple[int, ...]) -> pl.Series:
+            # the sums of a group of up to three digits, for every value of the group
+            width = len(weights)
+            sums = [
+                sum(int(digit) * w for digit, w in zip(f"{n:0{width}d}", weights, strict=True))
+                for n in range(10**width)
+            ]
+            return pl.Series(sums, dtype=pl.Int64)
+
+        numbers = pl.int_range(0, 10**6, eager=True)
+        for start, width in ((0, 6), (6, 6), (12, 5)):
+            high, low = ID_WEIGHTS[start : start + 3], ID_WEIGHTS[start + 3 : start + width]
+            split = 10 ** len(low)
+            table = (
+                partial(high).gather(numbers // split % 1000) + partial(low).gather(numbers % split)
+            ) % 11
+            _ID_TABLES.append(table.cast(pl.Int16))
+    return _ID_TABLES
+
+
 def resident_id_is_valid(name: str) -> pl.Expr:
-    """GB 11643: 17 digits + check character, valid birth date. Digits come from two integers by arithmetic, which
-    is far cheaper on a million rows than seventeen string slices."""
+    """GB 11643: 17 digits + check character, valid birth date. The body is read as one integer and its checksum
+    looked up by digit groups, which is far cheaper on a million rows than seventeen string slices."""
     value = pl.col(name)
-    head = value.str.slice(0, 9).cast(pl.Int64, strict=False)
-    tail = value.str.slice(9, 8).cast(pl.Int64, strict=False)
-    terms = [(head // 10 ** (8 - i)) % 10 * ID_WEIGHTS[i] for i in range(9)]
-    terms += [(tail // 10 ** (7 - i)) % 10 * ID_WEIGHTS[9 + i] for i in range(8)]
-    expected = (pl.sum_horizontal(terms) % 11).replace_strict(
-        dict(enumerate(ID_CHECK)), return_dtype=pl.String, default=None
-    )
+    body = value.str.slice(0, 17).cast(pl.Int64, strict=False)
+    first, second, third = _id_tables()
+    total = (
+        pl.lit(first).gather(body // 10**11)
+        + pl.lit(second).gather(body // 10**5 % 10**6)
+        + pl.lit(third).gather(body % 10**5)
+    ) % 11
+    expected = total.replace_strict(dict(enumerate(ID_CHECK)), return_dtype=pl.String, default=None)
     last = value.str.slice(17, 1).str.to_uppercase()
     birth = value.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
     return (
         (value.str.len_bytes() == 18)
-        & value.str.slice(0, 17).str.contains(r"^\d{17}$")
+        & value.str.contains(r"^\d{17}[0-9Xx]$")
         & (last == expected)
         & birth.is_not_null()
     ).fill_null(False)
@@ -352,12 +381,11 @@ def derived_rules(schema: ResourceSchema, extra: Iterable[CrossRule] = ()) -> li
 
 
 def clean(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:
-    """Trim every value and turn empty strings into nulls, once, before any rule looks at them."""
-    expressions = []
-    for column in schema.columns:
-        trimmed = pl.col(column.field_name).str.strip_chars()
-        expressions.append(pl.when(trimmed == "").then(None).otherwise(trimmed).alias(column.field_name))
-    return frame.with_columns(expressions)
+    """Trim every value and turn empty strings into nulls, once, before any rule looks at them (two flat passes,
+    cheaper than one conditional pass that trims twice)."""
+    names = [column.field_name for column in schema.columns]
+    frame = frame.with_columns([pl.col(name).str.strip_chars() for name in names])
+    return frame.with_columns([pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in names])
 
 
 def typed_values(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:
@@ -391,7 +419,13 @@ def validate(frame: pl.DataFrame, schema: ResourceSchema, rules: list[Rule]) -> 
     frame = clean(frame, schema)
     typed = typed_values(frame, schema)
     both = frame.hstack(typed.rename({name: typed_name(name) for name in typed.columns}))
-    masks = both.select([rule.broken.fill_null(False).alias(f"m{i}") for i, rule in enumerate(rules)])
+    # One lazy query: polars evaluates the rules in parallel and computes shared parts (a checksum used by two
+    # rules) once.
+    masks = (
+        both.lazy()
+        .select([rule.broken.fill_null(False).alias(f"m{i}") for i, rule in enumerate(rules)])
+        .collect()
+    )
     fired = [i for i, hits in enumerate(masks.select(pl.all().any()).row(0)) if hits]
     error_frames = []
     labels = {column.field_name: column.label for column in schema.columns}
