@@ -39,8 +39,16 @@ _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
 
 
+def normalized_url(url: str) -> str:
+    """`postgres://` and `postgresql://` name the psycopg 3 driver here (the store uses its COPY API)."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
 def get_engine(url: str | None = None) -> sa.Engine:
-    url = url or settings.DATA_URL
+    url = normalized_url(url or settings.DATA_URL)
     with _lock:
         engine = _engines.get(url)
         if engine is None:
