@@ -152,7 +152,7 @@ def ragged_rows(source: str | Path | BinaryIO, limit: int = 1000) -> list[dict[s
         )
         reader = csv.reader(text, delimiter=dialect.delimiter)
         expected = len(next(reader, []))
-        found = []
+        found: list[dict[str, object]] = []
         for number, fields in enumerate(reader, start=2):
             if len(fields) != expected:
                 found.append({"row": number, "expected": expected, "actual": len(fields)})

@@ -454,7 +454,11 @@ class BatchWriter:
     def _merge(self, conn: sa.Connection) -> None:
         """Stage → table: keep superseded versions in history, update changed rows, insert new ones, and for a full
         replace retire the rows the batch no longer contains."""
-        q = lambda name: _quote(self.engine, name)  # noqa: E731
+        engine = self.engine
+
+        def q(name: str) -> str:
+            return _quote(engine, name)
+
         target, history, staging = (
             _qualified(self.engine, self.table),
             _qualified(self.engine, self.history),
@@ -547,7 +551,7 @@ def read_rows(
     names = list(columns or _value_columns(schema))
     if as_of_batch is None:
         query = sa.select(table.c._rid, *[table.c[n] for n in names]).where(table.c._deleted == sa.false())
-        source = table
+        source: sa.FromClause = table
     else:
         current = sa.select(table.c._rid, *[table.c[n] for n in names], table.c._deleted).where(
             table.c._batch <= as_of_batch
