@@ -186,10 +186,21 @@ def child_load(resource_id: int, source: Path, mode: str) -> None:
                 "seconds": finished - started,
                 "indexes": indexes,
                 "index_s": indexed - finished,
-                "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "peak_kib": peak_rss_kib(),
             }
         )
     )
+
+
+def peak_rss_kib() -> int:
+    """This process's RSS high-water mark. /proc's VmHWM starts afresh at exec; getrusage's ru_maxrss would carry
+    the benchmark parent's peak (it holds the floor's rows) into every child."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def run_child(env: dict[str, str], *args: str) -> dict[str, object]:

@@ -15,16 +15,17 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import polars as pl
 
 from tongshu.quality.engine import ERROR, ROW, Rule, empty_errors, validate
 
 from .schema import ResourceSchema
-from .store import BatchWriter, Prepared, WriteSummary
+from .store import BatchWriter, Prepared, WriteSummary, is_sqlite
 
 KEY = "_key"
+T = TypeVar("T")
 REPORT_HEADER = ["行号", "信息项", "字段", "值", "问题代码", "原因", "级别"]
 
 
@@ -81,13 +82,6 @@ def _key_expr(keys: list[str]) -> pl.Expr:
     return pl.concat_str(parts, separator="\x1f") if len(parts) > 1 else parts[0]
 
 
-@dataclass
-class _Checked:
-    """One validated chunk, ready for the store: what the producer thread hands to the writer."""
-
-    prepared: Prepared | None  # None once the batch is being rejected (nothing more is written)
-
-
 class _KeyTracker:
     """Key uniqueness across chunks (the engine checks within a chunk): the set of keys seen so far, with the row
     where each first appeared. The only state that grows with the batch (about 40 bytes a row)."""
@@ -130,6 +124,45 @@ class _KeyTracker:
         return errors
 
 
+def in_background(items: Iterator[T]) -> Iterator[T]:
+    """Run an iterator on a producer thread, one item ahead of the consumer (a queue of one: bounded memory).
+    An exception in the producer is raised in the consumer; closing the consumer stops the producer."""
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> None:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                put(("item", item))
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(("error", exc))
+
+    producer = threading.Thread(target=produce, name="tongshu-ingest", daemon=True)
+    producer.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        producer.join()
+
+
 def run_pipeline(
     schema: ResourceSchema,
     chunks: Iterable[pl.DataFrame],
@@ -140,63 +173,47 @@ def run_pipeline(
     rules: list[Rule],
     report_path: Path | None = None,
 ) -> PipelineResult:
-    """Validate and write a batch. A producer thread reads, validates and prepares chunk k+1 (polars and pyarrow
-    release the GIL) while this thread writes chunk k; the queue between them holds one chunk, so memory stays
-    bounded by a few chunks whatever the batch's size."""
+    """Validate and write a batch, chunk by chunk.
+
+    On PostgreSQL a producer thread reads, validates and prepares chunk k+1 (polars and Arrow release the GIL; the
+    server does the COPY work on the other core) while this thread sends chunk k. On SQLite the writing thread itself
+    runs SQLite (`executemany` takes and drops the GIL once a row), and a busy polars thread beside it slowed it
+    two- to three-fold in measurements, so there the chunks are validated and written in turn."""
     report = ErrorReport(report_path)
     tracker = _KeyTracker(schema)
     state = {"rejecting": False, "total": 0}
-    handoff: queue.Queue[_Checked | BaseException | None] = queue.Queue(maxsize=1)
-    stop = threading.Event()
 
-    def put(item: _Checked | BaseException | None) -> None:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.5)
-                return
-            except queue.Full:
+    def checked(writer: BatchWriter) -> Iterator[Prepared | None]:
+        for chunk in chunks:
+            state["total"] += chunk.height
+            result = validate(chunk, schema, rules)
+            errors = tracker.check(result.typed, result.errors)
+            report.add(errors)
+            has_errors = bool(errors.height) and bool((errors["severity"] == ERROR).any())
+            if has_errors and (policy == "reject" or mode == "replace"):
+                state["rejecting"] = True
+            if state["rejecting"]:
+                yield None  # keep validating, to report every error, but write nothing more
                 continue
-
-    def produce(writer: BatchWriter) -> None:
-        try:
-            for chunk in chunks:
-                if stop.is_set():
-                    return
-                state["total"] += chunk.height
-                result = validate(chunk, schema, rules)
-                errors = tracker.check(result.typed, result.errors)
-                report.add(errors)
-                has_errors = bool(errors.height) and bool((errors["severity"] == ERROR).any())
-                if has_errors and (policy == "reject" or mode == "replace"):
-                    state["rejecting"] = True
-                if state["rejecting"]:
-                    put(_Checked(None))  # keep validating, to report every error, but write nothing more
-                    continue
-                typed = result.typed
-                if has_errors:
-                    bad = errors.filter(pl.col("severity") == ERROR)["row"].unique()
-                    typed = typed.filter(~pl.col(ROW).is_in(bad.implode()))
-                put(_Checked(writer.prepare(typed.drop(ROW))))
-            put(None)
-        except BaseException as exc:  # handed to the writing thread, which re-raises it
-            put(exc)
+            typed = result.typed
+            if has_errors:
+                bad = errors.filter(pl.col("severity") == ERROR)["row"].unique()
+                typed = typed.filter(~pl.col(ROW).is_in(bad.implode()))
+            yield writer.prepare(typed.drop(ROW))
 
     try:
         with BatchWriter(schema, batch_id, mode) as writer:
-            producer = threading.Thread(target=produce, args=(writer,), name="tongshu-ingest", daemon=True)
-            producer.start()
+            prepared = checked(writer)
+            if not is_sqlite(writer.engine):
+                prepared = in_background(prepared)
             try:
-                while True:
-                    item = handoff.get()
-                    if item is None:
-                        break
-                    if isinstance(item, BaseException):
-                        raise item
-                    if item.prepared is not None and not state["rejecting"]:
-                        writer.write_prepared(item.prepared)
+                for item in prepared:
+                    if item is not None and not state["rejecting"]:
+                        writer.write_prepared(item)
             finally:
-                stop.set()
-                producer.join()
+                close = getattr(prepared, "close", None)
+                if close is not None:
+                    close()
             total = state["total"]
             if state["rejecting"] or (total and report.bad_row_count == total):
                 writer.abort()
