@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 from tongshu.core.errors import ValidationFailed
 
 ROW = "_row"
-CHUNK_BYTES = 8 << 20  # per chunk of text; peak memory is a few chunks whatever the file's size
+CHUNK_BYTES = 4 << 20  # per chunk of text; peak memory is a few chunks whatever the file's size
 SNIFF_BYTES = 256 << 10
 
 

@@ -128,28 +128,21 @@ def parse_dates(
 _ID_TABLES: list[pl.Series] = []
 
 
-def _id_tables() -> list[pl.Series]:
-    """GB 11643's weighted digit sum mod 11 of the 6-, 6- and 5-digit groups of the 17-digit body, as lookup tables
-    (built once per process, 6 MB): three integer divisions and three gathers replace seventeen digit extractions."""
-    if not _ID_TABLES:
+_ID_GROUPS = ((0, 4), (4, 4), (8, 4), (12, 5))  # (first digit, digits) of the 17-digit body
 
-        def partial(weights: tuple[int, ...]) -> pl.Series:
-            # the sums of a group of up to three digits, for every value of the group
-            width = len(weights)
+
+def _id_tables() -> list[pl.Series]:
+    """GB 11643's weighted digit sum of each digit group of the 17-digit body, for every value of the group, as lookup
+    tables (built once per process, 0.3 MB): four integer divisions and four gathers replace seventeen digit
+    extractions."""
+    if not _ID_TABLES:
+        for start, width in _ID_GROUPS:
+            weights = ID_WEIGHTS[start : start + width]
             sums = [
                 sum(int(digit) * w for digit, w in zip(f"{n:0{width}d}", weights, strict=True))
                 for n in range(10**width)
             ]
-            return pl.Series(sums, dtype=pl.Int64)
-
-        numbers = pl.int_range(0, 10**6, eager=True)
-        for start, width in ((0, 6), (6, 6), (12, 5)):
-            high, low = ID_WEIGHTS[start : start + 3], ID_WEIGHTS[start + 3 : start + width]
-            split = 10 ** len(low)
-            table = (
-                partial(high).gather(numbers // split % 1000) + partial(low).gather(numbers % split)
-            ) % 11
-            _ID_TABLES.append(table.cast(pl.Int16))
+            _ID_TABLES.append(pl.Series(sums, dtype=pl.Int16))
     return _ID_TABLES
 
 
@@ -158,12 +151,11 @@ def resident_id_is_valid(name: str) -> pl.Expr:
     looked up by digit groups, which is far cheaper on a million rows than seventeen string slices."""
     value = pl.col(name)
     body = value.str.slice(0, 17).cast(pl.Int64, strict=False)
-    first, second, third = _id_tables()
-    total = (
-        pl.lit(first).gather(body // 10**11)
-        + pl.lit(second).gather(body // 10**5 % 10**6)
-        + pl.lit(third).gather(body % 10**5)
-    ) % 11
+    parts = []
+    for (start, width), table in zip(_ID_GROUPS, _id_tables(), strict=True):
+        group = body // 10 ** (17 - start - width) % 10**width
+        parts.append(pl.lit(table).gather(group).cast(pl.Int32))
+    total = pl.sum_horizontal(parts) % 11
     expected = total.replace_strict(dict(enumerate(ID_CHECK)), return_dtype=pl.String, default=None)
     last = value.str.slice(17, 1).str.to_uppercase()
     birth = value.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
