@@ -190,11 +190,8 @@ def ensure_tables(schema: ResourceSchema, engine: sa.Engine | None = None) -> sa
             conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema.namespace}"'))
             conn.execute(sa.text('CREATE SCHEMA IF NOT EXISTS "tongshu"'))
         batches_table(engine).create(conn, checkfirst=True)
-        existed = sa.inspect(conn).has_table(table.name, schema=table.schema)
         table.create(conn, checkfirst=True)
         history.create(conn, checkfirst=True)
-    if existed:
-        ensure_indexes(schema, engine)  # query indexes a first load left to a task that has not run yet
     return table
 
 
@@ -297,6 +294,13 @@ class BatchWriter:
                     f"DROP CONSTRAINT IF EXISTS {_quote(self.engine, self.table.name + '_pkey')}"
                 )
         else:
+            # Query indexes a first load left to its task, if that has not run yet: built once, in this batch.
+            existing = {
+                i["name"] for i in sa.inspect(conn).get_indexes(self.table.name, schema=self.table.schema)
+            }
+            for index in self.table.indexes:
+                if index.name not in existing:
+                    conn.execute(sa.schema.CreateIndex(index))
             self._create_staging(conn)
         return self
 
