@@ -62,6 +62,7 @@ class Column:
     check_rule: str = ""
     pattern: str = ""
     uid: str = ""
+    element: str = ""  # identifier of the bound data element (derived cross rules look for the standard ones)
 
     @property
     def is_text(self) -> bool:
@@ -122,6 +123,7 @@ def schema_for_version(version: Any) -> ResourceSchema:
                 check_rule=element.check_rule if element else "",
                 pattern=element.pattern if element else "",
                 uid=item.uid,
+                element=element.identifier if element else "",
             )
         )
     organization = version.resource.provider

@@ -21,7 +21,7 @@ from tongshu.core.errors import Conflict, NotFound, PermissionDenied, TooLarge, 
 from tongshu.quality.rules import rules_for_resource
 from tongshu.security.audit import record
 
-from . import permissions, pipeline, readers, readers_json, readers_sheet, store
+from . import indexing, permissions, pipeline, readers, readers_json, readers_sheet, store
 from .models import Batch, BatchMode, BatchSource, BatchStatus, ResourceData
 from .schema import ResourceSchema, schema_for_version
 from .signals import batch_applied
@@ -293,6 +293,8 @@ def apply_batch(batch_id: int) -> Batch:
         data.schema_version = resource.published_version.number  # type: ignore[union-attr]
         data.save()
         ResourceData.objects.filter(pk=data.pk).update(last_batch=batch)
+        if result.summary.indexes_pending:
+            transaction.on_commit(lambda: indexing.build_query_indexes.enqueue(resource.pk))
     finished = _finish(
         batch,
         BatchStatus.APPLIED if result.status == "applied" else BatchStatus.REJECTED,

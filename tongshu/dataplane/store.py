@@ -39,8 +39,16 @@ _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
 
 
+def normalized_url(url: str) -> str:
+    """`postgres://` and `postgresql://` name the psycopg 3 driver here (the store uses its COPY API)."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
 def get_engine(url: str | None = None) -> sa.Engine:
-    url = url or settings.DATA_URL
+    url = normalized_url(url or settings.DATA_URL)
     with _lock:
         engine = _engines.get(url)
         if engine is None:
@@ -65,8 +73,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=60000")
-    cursor.execute("PRAGMA temp_store=MEMORY")
-    cursor.execute("PRAGMA cache_size=-65536")
+    # Temporary tables and the sorter of an index build spill to files past the 32 MB cache: an in-memory temp
+    # store held a whole first load's key sort in RAM (the ingest benchmark's peak memory).
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
 
 
@@ -136,6 +145,28 @@ def build_tables(engine: sa.Engine, schema: ResourceSchema) -> tuple[sa.Table, s
     return table, history
 
 
+def key_index(table: sa.Table) -> sa.Index | None:
+    """The unique index on the key items: it must exist whenever a batch commits (merges and uniqueness rely on it)."""
+    return next((index for index in table.indexes if index.name == f"{table.name}_key"), None)
+
+
+def ensure_indexes(schema: ResourceSchema, engine: sa.Engine | None = None) -> int:
+    """Build the query indexes a first load left out (see `BatchWriter.commit`); returns how many were built. Safe to
+    run again and beside readers; on SQLite it holds the write lock while it builds."""
+    engine = engine or get_engine()
+    table, _history = build_tables(engine, schema)
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        if not inspector.has_table(table.name, schema=table.schema):
+            return 0
+        existing = {index["name"] for index in inspector.get_indexes(table.name, schema=table.schema)}
+    missing = [index for index in table.indexes if index.name not in existing]
+    for index in missing:
+        with engine.begin() as conn:
+            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+    return len(missing)
+
+
 def batches_table(engine: sa.Engine) -> sa.Table:
     metadata = sa.MetaData(schema=None if is_sqlite(engine) else "tongshu")
     return sa.Table(
@@ -189,11 +220,18 @@ def count_rows(
         return int(conn.execute(query).scalar_one())
 
 
+@dataclass(frozen=True)
+class Prepared:
+    rows: int
+    payload: pl.DataFrame | bytes
+
+
 @dataclass
 class WriteSummary:
     inserted: int = 0
     updated: int = 0
     retired: int = 0
+    indexes_pending: bool = False  # query indexes still to build (`ensure_indexes`) after a first load
 
 
 def _value_columns(schema: ResourceSchema) -> list[str]:
@@ -228,6 +266,7 @@ class BatchWriter:
         self._direct = False  # first load into an empty table: write straight into it, index afterwards
         self._staging = f"_stage_{schema.table_name}_{self.batch_id}"
         self._rows = 0
+        self._next_rid = 1  # PostgreSQL first load: `_rid` numbered by the load (see __enter__)
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
     def __enter__(self) -> BatchWriter:
@@ -247,7 +286,21 @@ class BatchWriter:
         if self._direct:
             for index in self.table.indexes:
                 conn.execute(sa.schema.DropIndex(index, if_exists=True))
+            if not is_sqlite(self.engine):
+                # COPY into a table without its primary key is about twice as fast: the load numbers `_rid` itself
+                # (an empty table has no history, so numbering from 1 is safe) and the key is added at commit.
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {_qualified(self.engine, self.table)} "
+                    f"DROP CONSTRAINT IF EXISTS {_quote(self.engine, self.table.name + '_pkey')}"
+                )
         else:
+            # Query indexes a first load left to its task, if that has not run yet: built once, in this batch.
+            existing = {
+                i["name"] for i in sa.inspect(conn).get_indexes(self.table.name, schema=self.table.schema)
+            }
+            for index in self.table.indexes:
+                if index.name not in existing:
+                    conn.execute(sa.schema.CreateIndex(index))
             self._create_staging(conn)
         return self
 
@@ -283,29 +336,53 @@ class BatchWriter:
 
     def write(self, frame: pl.DataFrame) -> None:
         """Append validated, typed rows (columns = the schema's fields)."""
-        assert self._connection is not None
-        if frame.height == 0:
-            return
+        self.write_prepared(self.prepare(frame))
+
+    def prepare(self, frame: pl.DataFrame) -> Prepared:
+        """The database-ready form of a chunk; pure polars work that may run on another thread while the previous
+        chunk is written (polars releases the GIL)."""
         frame = frame.select(self.columns)
-        self._rows += frame.height
+        if frame.height == 0:
+            return Prepared(0, frame)
         if is_sqlite(self.engine):
-            self._write_sqlite(frame)
+            # sqlite3 has no date type: store ISO text, as SQLAlchemy's SQLite dialect reads it back.
+            temporal = [name for name, dtype in frame.schema.items() if dtype in (pl.Date, pl.Datetime)]
+            if temporal:
+                frame = frame.with_columns(
+                    [
+                        pl.col(name).dt.strftime(
+                            "%Y-%m-%d" if frame.schema[name] == pl.Date else "%Y-%m-%d %H:%M:%S.%f"
+                        )
+                        for name in temporal
+                    ]
+                )
+            return Prepared(frame.height, frame)
+        if self._direct:
+            frame = frame.with_columns(
+                pl.int_range(self._next_rid, self._next_rid + frame.height, dtype=pl.Int64).alias("_rid"),
+                pl.lit(self.batch_id).alias("_batch"),
+                pl.lit(self.now.isoformat(sep=" ")).alias("_updated_at"),
+                pl.lit("f").alias("_deleted"),
+            )
+            self._next_rid += frame.height
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False, null_value="\\N", quote_style="necessary")
+        return Prepared(frame.height, buffer.getvalue())
+
+    def write_prepared(self, prepared: Prepared) -> None:
+        assert self._connection is not None
+        if prepared.rows == 0:
+            return
+        self._rows += prepared.rows
+        if is_sqlite(self.engine):
+            assert isinstance(prepared.payload, pl.DataFrame)
+            self._write_sqlite(prepared.payload)
         else:
-            self._write_postgres(frame)
+            assert isinstance(prepared.payload, bytes)
+            self._write_postgres(prepared.payload)
 
     def _write_sqlite(self, frame: pl.DataFrame) -> None:
         assert self._connection is not None
-        # sqlite3 has no date type: store ISO text, as SQLAlchemy's SQLite dialect reads it back.
-        temporal = [name for name, dtype in frame.schema.items() if dtype in (pl.Date, pl.Datetime)]
-        if temporal:
-            frame = frame.with_columns(
-                [
-                    pl.col(name).dt.strftime(
-                        "%Y-%m-%d" if frame.schema[name] == pl.Date else "%Y-%m-%d %H:%M:%S.%f"
-                    )
-                    for name in temporal
-                ]
-            )
         cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         names = [_quote(self.engine, name) for name in self.columns]
         placeholders = ", ".join("?" for _ in names)
@@ -321,20 +398,12 @@ class BatchWriter:
         cursor.executemany(sql, frame.iter_rows())
         cursor.close()
 
-    def _write_postgres(self, frame: pl.DataFrame) -> None:
+    def _write_postgres(self, payload: bytes) -> None:
         assert self._connection is not None
-        buffer = io.BytesIO()
-        frame.write_csv(buffer, include_header=False, null_value="\\N", quote_style="necessary")
         names = ", ".join(_quote(self.engine, name) for name in self.columns)
         if self._direct:
             target = _qualified(self.engine, self.table)
-            frame_columns = f"{names}, _batch, _updated_at, _deleted"
-            buffer = io.BytesIO()
-            frame.with_columns(
-                pl.lit(self.batch_id).alias("_batch"),
-                pl.lit(self.now.isoformat(sep=" ")).alias("_updated_at"),
-                pl.lit("f").alias("_deleted"),
-            ).write_csv(buffer, include_header=False, null_value="\\N", quote_style="necessary")
+            frame_columns = f"{names}, _rid, _batch, _updated_at, _deleted"
         else:
             target, frame_columns = self._staging, names
         raw = self._connection.connection.driver_connection
@@ -342,16 +411,30 @@ class BatchWriter:
             raw.cursor() as cursor,  # type: ignore[union-attr]
             cursor.copy(f"COPY {target} ({frame_columns}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy,
         ):
-            copy.write(buffer.getbuffer())
+            copy.write(payload)
 
     # --- applying -------------------------------------------------------------------------------------------------
     def commit(self) -> WriteSummary:
         conn = self._connection
         assert conn is not None
         if self._direct:
+            # Only the key index is built inside the transaction (uniqueness holds at commit); query indexes follow
+            # right after it, from `ensure_indexes` (a task), so the batch is visible and the lock free sooner.
             self.summary.inserted = self._rows
-            for index in self.table.indexes:
-                conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+            if not is_sqlite(self.engine):
+                target = _qualified(self.engine, self.table)
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {target} ADD CONSTRAINT {_quote(self.engine, self.table.name + '_pkey')} "
+                    "PRIMARY KEY (_rid)"
+                )
+                conn.execute(
+                    sa.text("SELECT setval(pg_get_serial_sequence(:t, '_rid'), :n, false)"),
+                    {"t": target, "n": self._next_rid},
+                )
+            key = key_index(self.table)
+            if key is not None:
+                conn.execute(sa.schema.CreateIndex(key, if_not_exists=True))
+            self.summary.indexes_pending = any(index is not key for index in self.table.indexes)
         else:
             self._merge(conn)
         conn.execute(
@@ -376,7 +459,11 @@ class BatchWriter:
     def _merge(self, conn: sa.Connection) -> None:
         """Stage → table: keep superseded versions in history, update changed rows, insert new ones, and for a full
         replace retire the rows the batch no longer contains."""
-        q = lambda name: _quote(self.engine, name)  # noqa: E731
+        engine = self.engine
+
+        def q(name: str) -> str:
+            return _quote(engine, name)
+
         target, history, staging = (
             _qualified(self.engine, self.table),
             _qualified(self.engine, self.history),
@@ -469,7 +556,7 @@ def read_rows(
     names = list(columns or _value_columns(schema))
     if as_of_batch is None:
         query = sa.select(table.c._rid, *[table.c[n] for n in names]).where(table.c._deleted == sa.false())
-        source = table
+        source: sa.FromClause = table
     else:
         current = sa.select(table.c._rid, *[table.c[n] for n in names], table.c._deleted).where(
             table.c._batch <= as_of_batch

@@ -126,22 +126,43 @@ def parse_dates(
     return parsed
 
 
+_ID_TABLES: list[pl.Series] = []
+
+
+_ID_GROUPS = ((0, 4), (4, 4), (8, 4), (12, 5))  # (first digit, digits) of the 17-digit body
+
+
+def _id_tables() -> list[pl.Series]:
+    """GB 11643's weighted digit sum of each digit group of the 17-digit body, for every value of the group, as lookup
+    tables (built once per process, 0.3 MB): four integer divisions and four gathers replace seventeen digit
+    extractions."""
+    if not _ID_TABLES:
+        for start, width in _ID_GROUPS:
+            weights = ID_WEIGHTS[start : start + width]
+            sums = [
+                sum(int(digit) * w for digit, w in zip(f"{n:0{width}d}", weights, strict=True))
+                for n in range(10**width)
+            ]
+            _ID_TABLES.append(pl.Series(sums, dtype=pl.Int16))
+    return _ID_TABLES
+
+
 def resident_id_is_valid(name: str) -> pl.Expr:
-    """GB 11643: 17 digits + check character, valid birth date. Digits come from two integers by arithmetic, which
-    is far cheaper on a million rows than seventeen string slices."""
+    """GB 11643: 17 digits + check character, valid birth date. The body is read as one integer and its checksum
+    looked up by digit groups, which is far cheaper on a million rows than seventeen string slices."""
     value = pl.col(name)
-    head = value.str.slice(0, 9).cast(pl.Int64, strict=False)
-    tail = value.str.slice(9, 8).cast(pl.Int64, strict=False)
-    terms = [(head // 10 ** (8 - i)) % 10 * ID_WEIGHTS[i] for i in range(9)]
-    terms += [(tail // 10 ** (7 - i)) % 10 * ID_WEIGHTS[9 + i] for i in range(8)]
-    expected = (pl.sum_horizontal(terms) % 11).replace_strict(
-        dict(enumerate(ID_CHECK)), return_dtype=pl.String, default=None
-    )
+    body = value.str.slice(0, 17).cast(pl.Int64, strict=False)
+    parts = []
+    for (start, width), table in zip(_ID_GROUPS, _id_tables(), strict=True):
+        group = body // 10 ** (17 - start - width) % 10**width
+        parts.append(pl.lit(table).gather(group).cast(pl.Int32))
+    total = pl.sum_horizontal(parts) % 11
+    expected = total.replace_strict(dict(enumerate(ID_CHECK)), return_dtype=pl.String, default=None)
     last = value.str.slice(17, 1).str.to_uppercase()
     birth = value.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
     return (
         (value.str.len_bytes() == 18)
-        & value.str.slice(0, 17).str.contains(r"^\d{17}$")
+        & value.str.contains(r"^\d{17}[0-9Xx]$")
         & (last == expected)
         & birth.is_not_null()
     ).fill_null(False)
@@ -328,13 +349,41 @@ def rules_for(
     return rules
 
 
-def clean(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:
-    """Trim every value and turn empty strings into nulls, once, before any rule looks at them."""
-    expressions = []
+BIRTH_DATE_ELEMENT, SEX_ELEMENT = "DE0004", "DE0003"  # the shipped standard data elements (standards/data)
+
+
+def implied_cross_rules(schema: ResourceSchema) -> list[CrossRule]:
+    """Cross rules the bound data elements imply: a resident ID's birth date and sex digit must agree with the
+    resource's birth-date and sex items."""
+    ids = [column.field_name for column in schema.columns if column.check_rule == "resident_id"]
+    if not ids:
+        return []
+    found = []
     for column in schema.columns:
-        trimmed = pl.col(column.field_name).str.strip_chars()
-        expressions.append(pl.when(trimmed == "").then(None).otherwise(trimmed).alias(column.field_name))
-    return frame.with_columns(expressions)
+        if column.element == BIRTH_DATE_ELEMENT and column.data_type in DATE_TYPES:
+            found.append(CrossRule("id_birthdate", (ids[0], column.field_name)))
+        elif column.element == SEX_ELEMENT:
+            found.append(CrossRule("id_sex", (ids[0], column.field_name)))
+    return found
+
+
+def derived_rules(schema: ResourceSchema, extra: Iterable[CrossRule] = ()) -> list[Rule]:
+    """Every rule derived from the schema, the cross rules its data elements imply, and the division-code warning
+    against the current GB/T 2260 codes (read once per process, see `standards.lookups`)."""
+    divisions = None
+    if any(column.check_rule in ("resident_id", "division") for column in schema.columns):
+        from tongshu.standards.lookups import division_codes
+
+        divisions = division_codes() or None
+    return rules_for(schema, [*implied_cross_rules(schema), *extra], divisions=divisions)
+
+
+def clean(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:
+    """Trim every value and turn empty strings into nulls, once, before any rule looks at them (two flat passes,
+    cheaper than one conditional pass that trims twice)."""
+    names = [column.field_name for column in schema.columns]
+    frame = frame.with_columns([pl.col(name).str.strip_chars() for name in names])
+    return frame.with_columns([pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in names])
 
 
 def typed_values(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:
@@ -368,7 +417,13 @@ def validate(frame: pl.DataFrame, schema: ResourceSchema, rules: list[Rule]) -> 
     frame = clean(frame, schema)
     typed = typed_values(frame, schema)
     both = frame.hstack(typed.rename({name: typed_name(name) for name in typed.columns}))
-    masks = both.select([rule.broken.fill_null(False).alias(f"m{i}") for i, rule in enumerate(rules)])
+    # One lazy query: polars evaluates the rules in parallel and computes shared parts (a checksum used by two
+    # rules) once.
+    masks = (
+        both.lazy()
+        .select([rule.broken.fill_null(False).alias(f"m{i}") for i, rule in enumerate(rules)])
+        .collect()
+    )
     fired = [i for i, hits in enumerate(masks.select(pl.all().any()).row(0)) if hits]
     error_frames = []
     labels = {column.field_name: column.label for column in schema.columns}

@@ -31,7 +31,7 @@ from tongshu.dataplane.schema import (
     schema_for_version,
 )
 
-from .engine import ERROR, ROW, CrossRule, Rule, cross_rules, rules_for, typed_name
+from .engine import ERROR, ROW, CrossRule, Rule, cross_rules, derived_rules, typed_name
 from .models import CROSS_KINDS, QualityRule, RuleKind, Severity
 
 NUMBER_TYPES = INTEGER_TYPES | DECIMAL_TYPES | FLOAT_TYPES
@@ -265,21 +265,14 @@ def active_rules(resource: Any) -> list[QualityRule]:
     return list(QualityRule.objects.filter(resource=resource, is_active=True).order_by("pk"))
 
 
-def _divisions() -> frozenset[str] | None:
-    try:
-        from tongshu.standards.lookups import division_codes
-
-        return division_codes() or None
-    except Exception:  # no division code set loaded: the division rules are skipped, as before
-        return None
-
-
 def rules_for_resource(resource: Any, schema: ResourceSchema | None = None) -> ResourceRules:
     """Every check a load of `resource` runs: derived column rules and department value rules, cross-item rules,
     reference checks (called by dataplane.services.apply_batch)."""
     schema = schema or schema_for_version(resource.published_version)
     stored = active_rules(resource)
-    column = rules_for(schema, divisions=_divisions())
+    column = derived_rules(
+        schema
+    )  # incl. the cross rules the bound data elements imply, the division warning
     column += [
         built
         for rule in stored

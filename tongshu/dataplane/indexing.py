@@ -1,0 +1,20 @@
+"""Query indexes after a first load: the load commits with only its unique key index, and this task builds the rest
+(indexes on queryable items and on `_batch`) right after, so a large first load is visible and its lock released
+sooner. The next batch of the resource builds any that are still missing (`store.BatchWriter`)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from . import store
+from .schema import schema_for_version
+
+
+@task()
+def build_query_indexes(resource_id: int) -> int:
+    from tongshu.catalog.models import Resource
+
+    resource = Resource.objects.select_related("published_version", "provider").filter(pk=resource_id).first()
+    if resource is None or resource.published_version is None:
+        return 0
+    return store.ensure_indexes(schema_for_version(resource.published_version))
