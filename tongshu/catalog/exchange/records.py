@@ -12,34 +12,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from tongshu.catalog.models import InfoItem, Resource, ResourceVersion
+from tongshu.catalog.validation import VERSION_FIELDS
 
 from .vocab import Vocabularies
 
-RESOURCE_KEYS = (
-    "category",
-    "name",
-    "summary",
-    "format_class",
-    "format_type",
-    "share_type",
-    "share_conditions",
-    "share_basis",
-    "share_method",
-    "provision_methods",
-    "usage_methods",
-    "open_type",
-    "open_conditions",
-    "open_methods",
-    "update_cycle",
-    "business_system",
-    "security_level",
-    "keywords",
-    "usage_requirements",
-    "business_interpretation",
-    "related_codes",
-    "contact_name",
-    "contact_phone",
-)
+# The catalog elements a spreadsheet row carries: every version field but the reason for a change, which a
+# person types on the catalog page (第三十五条), plus the category.
+RESOURCE_KEYS = ("category", *(name for name in VERSION_FIELDS if name != "change_reason"))
 ITEM_KEYS = (
     "position",
     "name",
