@@ -147,6 +147,11 @@ def in_background(items: Iterator[T]) -> Iterator[T]:
             put(("end", None))
         except BaseException as exc:  # handed to the consumer, which re-raises it
             put(("error", exc))
+        finally:
+            # The producer may touch the control plane (progress updates): close this thread's connections.
+            from django.db import connections
+
+            connections.close_all()
 
     producer = threading.Thread(target=produce, name="tongshu-ingest", daemon=True)
     producer.start()

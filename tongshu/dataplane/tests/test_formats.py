@@ -221,6 +221,8 @@ def test_bad_json_rejects_batch_with_its_number(personas, resource, loaded, name
     assert rows_of(resource) == loaded
 
 
+# On PostgreSQL chunks are read on a producer thread with its own connection: the batch must really be committed.
+@pytest.mark.django_db(transaction=True)
 def test_large_ndjson_streams_and_records_progress(personas, resource, monkeypatch):
     monkeypatch.setattr(readers_json, "CHUNK_ROWS", 1000)
     monkeypatch.setattr(services, "PROGRESS_EVERY_ROWS", 2000)
