@@ -220,7 +220,7 @@ def push_rows(request: HttpRequest, resource_id: int, response: HttpResponse) ->
         raise ValidationFailed("Idempotency-Key 最长 120 个字符", code="idempotency_key_too_long")
     mode, rows = _push_body(request)
     replayed = Batch.objects.filter(resource=resource, idempotency_key=key).exists()
-    batch = uploads.push_rows(actor, resource, rows, idempotency_key=key, mode=mode)
+    batch = services.push_rows(actor, resource, rows, idempotency_key=key, mode=mode)
     if replayed:
         response["Idempotent-Replayed"] = "true"
     return Status(200, batch_out(batch, detail=True))

@@ -8,6 +8,7 @@ status is reconciled from it: a batch is never applied twice and never half-appl
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -347,33 +348,21 @@ def push_rows(
     idempotency_key: str,
     mode: str = BatchMode.UPSERT,
 ) -> Batch:
-    """系统对接: a business system pushes JSON rows. Same key and body → the same batch; same key, other body → 409."""
-    import io
-
-    body = json.dumps(rows, ensure_ascii=False, sort_keys=True).encode()
-    buffer = io.BytesIO()
-    if rows:
-        keys = list(dict.fromkeys(k for row in rows for k in row))
-        import csv
-
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(keys)
-        writer.writerows([["" if row.get(k) is None else row.get(k) for k in keys] for row in rows])
-        buffer.write(text.getvalue().encode())
-    buffer.seek(0)
+    """系统对接 (第十九条): a business system pushes JSON rows, stored as NDJSON so a problem's row number is the row's
+    position in the request (1 = the first row), then applied at once. Same key and body → the same batch; same key,
+    other body or mode → 409."""
     if not rows:
         raise ValidationFailed("没有要加载的数据行", code="empty_batch")
+    body = b"".join(json.dumps(row, ensure_ascii=False).encode() + b"\n" for row in rows)
     batch = submit_file(
         actor,
         resource,
-        buffer,
-        file_name="push.csv",
+        io.BytesIO(body),
+        file_name="push.ndjson",
         mode=mode,
         idempotency_key=idempotency_key,
         source=BatchSource.PUSH,
     )
-    if batch.content_hash != hashlib.sha256(buffer.getvalue()).hexdigest():
+    if batch.content_hash != hashlib.sha256(body).hexdigest() or batch.mode != mode:
         raise Conflict("同一幂等键已用于不同内容的批次", code="idempotency_conflict")
-    del body
-    return apply_batch(batch.pk) if not batch.is_finished else batch
+    return batch if batch.is_finished else apply_batch(batch.pk)

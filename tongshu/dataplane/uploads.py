@@ -7,9 +7,7 @@ upload of the same spreadsheet needs no mapping at all.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -22,11 +20,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from tongshu.catalog.models import Resource
-from tongshu.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tongshu.core.errors import NotFound, PermissionDenied, ValidationFailed
 from tongshu.security.audit import record
 
 from . import permissions, readers, services
-from .models import Batch, BatchSource, BatchStatus, ResourceData
+from .models import Batch, BatchStatus, ResourceData
 from .pipeline import REPORT_HEADER
 from .schema import ResourceSchema
 
@@ -131,28 +129,6 @@ def enqueue(batch: Batch) -> None:
 
     batch_id = batch.pk
     transaction.on_commit(lambda: apply_batch_task.enqueue(batch_id))
-
-
-def push_rows(
-    actor: Any, resource: Resource, rows: list[dict[str, str]], *, idempotency_key: str, mode: str
-) -> Batch:
-    """系统对接 (第十九条): pushed rows, stored as NDJSON so a problem's row number is the row's position in the
-    request (1 = the first row), then applied at once. Same key and body → the same batch; other body → 409."""
-    if not rows:
-        raise ValidationFailed("没有要加载的数据行", code="empty_batch")
-    body = b"".join(json.dumps(row, ensure_ascii=False).encode() + b"\n" for row in rows)
-    batch = services.submit_file(
-        actor,
-        resource,
-        io.BytesIO(body),
-        file_name="push.ndjson",
-        mode=mode,
-        idempotency_key=idempotency_key,
-        source=BatchSource.PUSH,
-    )
-    if batch.content_hash != hashlib.sha256(body).hexdigest() or batch.mode != mode:
-        raise Conflict("同一幂等键已用于不同内容的批次", code="idempotency_conflict")
-    return batch if batch.is_finished else services.apply_batch(batch.pk)
 
 
 # --- reading batches ----------------------------------------------------------------------------------------------
