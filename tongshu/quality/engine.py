@@ -367,15 +367,21 @@ def implied_cross_rules(schema: ResourceSchema) -> list[CrossRule]:
     return found
 
 
-def derived_rules(schema: ResourceSchema, extra: Iterable[CrossRule] = ()) -> list[Rule]:
+def derived_rules(
+    schema: ResourceSchema, extra: Iterable[CrossRule] = (), *, overridden: Iterable[CrossRule] = ()
+) -> list[Rule]:
     """Every rule derived from the schema, the cross rules its data elements imply, and the division-code warning
-    against the current GB/T 2260 codes (read once per process, see `standards.lookups`)."""
+    against the current GB/T 2260 codes (read once per process, see `standards.lookups`). An implied cross rule on
+    the same items as one in `overridden` (a department's own rule, with its wording and severity) is left out, so
+    a broken row is reported once."""
     divisions = None
     if any(column.check_rule in ("resident_id", "division") for column in schema.columns):
         from tongshu.standards.lookups import division_codes
 
         divisions = division_codes() or None
-    return rules_for(schema, [*implied_cross_rules(schema), *extra], divisions=divisions)
+    taken = {(rule.kind, rule.fields) for rule in overridden}
+    implied = [rule for rule in implied_cross_rules(schema) if (rule.kind, rule.fields) not in taken]
+    return rules_for(schema, [*implied, *extra], divisions=divisions)
 
 
 def clean(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:

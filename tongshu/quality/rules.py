@@ -270,16 +270,17 @@ def rules_for_resource(resource: Any, schema: ResourceSchema | None = None) -> R
     reference checks (called by dataplane.services.apply_batch)."""
     schema = schema or schema_for_version(resource.published_version)
     stored = active_rules(resource)
-    column = derived_rules(
-        schema
-    )  # incl. the cross rules the bound data elements imply, the division warning
+    department_cross = _cross(stored, schema)
+    # Incl. the cross rules the bound data elements imply (unless the department states the same one) and the
+    # division warning.
+    column = derived_rules(schema, overridden=department_cross)
     column += [
         built
         for rule in stored
         if rule.kind in (RuleKind.RANGE, RuleKind.PATTERN)
         if (built := value_rule(rule, schema))
     ]
-    cross = cross_rules(_cross(stored, schema))
+    cross = cross_rules(department_cross)
     references: list[Callable[[pl.DataFrame], pl.DataFrame]] = [
         check
         for rule in stored

@@ -124,3 +124,25 @@ def test_ragged_rows_are_reported_with_their_numbers(data_url):
         run(text, 1)
     assert readers.ragged_rows(io.BytesIO(text.encode())) == [{"row": 4, "expected": 5, "actual": 6}]
     assert rows() == []
+
+
+@pytest.mark.django_db  # the division lookup reads the code sets
+def test_a_department_cross_rule_replaces_the_implied_one():
+    from tongshu.quality.engine import derived_rules
+
+    schema = ResourceSchema(
+        resource_id=43,
+        table_name="r43",
+        columns=(
+            Column("id_no", "公民身份号码", "C", parse_length("C18"), is_key=True, check_rule="resident_id"),
+            Column("birth", "出生日期", "D", parse_length("D8"), element="DE0004"),
+        ),
+    )
+    frame = pl.DataFrame({"id_no": ["11010519491231002X"], "birth": ["1950-01-01"], "_row": [2]})
+    implied = validate(frame, schema, derived_rules(schema))
+    assert [e["code"] for e in implied.errors.to_dicts()] == ["id_birthdate"]
+    own = CrossRule("id_birthdate", ("id_no", "birth"), reason="出生日期与身份证不符", severity="warning")
+    both = validate(frame, schema, derived_rules(schema, [own], overridden=[own]))
+    assert [(e["reason"], e["severity"]) for e in both.errors.to_dicts()] == [
+        ("出生日期与身份证不符", "warning")
+    ]
