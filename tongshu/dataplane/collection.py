@@ -26,6 +26,7 @@ from tongshu.accounts.roles import DEPARTMENT_MANAGER_ROLES
 from tongshu.catalog.models import Resource
 from tongshu.core.errors import DomainError, NotFound, PermissionDenied, RateLimited, ValidationFailed
 from tongshu.core.services import notify
+from tongshu.quality.rules import rules_for_resource
 from tongshu.security.audit import record
 
 from . import eforms, ingest_rows, permissions, store
@@ -295,7 +296,11 @@ def submit(
         raise RateLimited("该采集任务当前提交人数较多，请稍后再试", code="rate_limited_task")
     schema = published_schema(task.resource)
     cleaned = {name: str(values.get(name) or "").strip() for name in task.fields}
-    check = eforms.check_values(schema, cleaned)
+    # The resource's own rules, cross-item ones included (a birth date that contradicts the ID number is refused
+    # now, not at review). Reference checks are left for the load: run here, they would tell an anonymous visitor
+    # whether a value exists in another department's data.
+    rules = rules_for_resource(task.resource, schema)
+    check = eforms.check_values(schema, cleaned, rules.column + rules.cross)
     if not check.ok:
         raise ValidationFailed(
             "填写的内容未通过校验，请按提示修改", code="invalid_record", details=check.errors

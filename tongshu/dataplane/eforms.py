@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from tongshu.catalog.models import Resource
 from tongshu.core.errors import NotFound, PermissionDenied, ValidationFailed
-from tongshu.quality.engine import ERROR, ROW, clean, rules_for, typed_values, validate
+from tongshu.quality.engine import ERROR, ROW, Rule, clean, rules_for, typed_values, validate
 from tongshu.security.audit import record
 
 from . import ingest_rows, permissions, store
@@ -152,8 +152,9 @@ class Check:
         return not self.errors
 
 
-def check_values(schema: ResourceSchema, values: dict[str, str]) -> Check:
-    """Run the validation engine on one row (the same rules as a file upload) and group its findings by field."""
+def check_values(schema: ResourceSchema, values: dict[str, str], rules: list[Rule] | None = None) -> Check:
+    """Run the validation engine on one row and group its findings by field: the rules derived from the schema, or
+    the ones given (a resource's own, `quality.rules.rules_for_resource`)."""
     frame = pl.DataFrame(
         {
             **{column.field_name: [values.get(column.field_name) or None] for column in schema.columns},
@@ -161,7 +162,7 @@ def check_values(schema: ResourceSchema, values: dict[str, str]) -> Check:
         },
         schema={**{column.field_name: pl.String for column in schema.columns}, ROW: pl.Int64},
     )
-    result = validate(frame, schema, rules_for(schema))
+    result = validate(frame, schema, rules_for(schema) if rules is None else rules)
     errors: dict[str, list[str]] = {}
     warnings: dict[str, list[str]] = {}
     for finding in result.errors.to_dicts():

@@ -213,8 +213,28 @@ def assemble(library: Library, path: Path) -> int:
     return count
 
 
-def refresh(library: Library, *, actor: Any = None) -> Batch:
-    """Assemble the library and load it as one replace batch through the pipeline."""
+UNCHANGED = "数据来源自上次刷新以来没有变化，未生成新批次"
+
+
+def _unchanged_since_last_refresh(resource: Resource, digest: str) -> Batch | None:
+    """The library batch the resource's data comes from, if it held exactly the rows just assembled: then no source
+    changed anything the library shows, and a new full replace would only be an empty batch in its history."""
+    data = ResourceData.objects.filter(resource=resource).select_related("last_batch").first()
+    last = data.last_batch if data is not None else None
+    if (
+        last is not None
+        and last.source == BatchSource.LIBRARY
+        and last.status == BatchStatus.APPLIED
+        and last.content_hash == digest
+    ):
+        return last
+    return None
+
+
+def refresh(library: Library, *, actor: Any = None) -> Batch | None:
+    """Assemble the library and load it as one replace batch through the pipeline. Returns None when no batch was
+    made: the sources hold no rows yet, or nothing changed since the last refresh (the assembled rows are those the
+    library's last batch loaded)."""
     resource = Resource.objects.select_related("published_version", "provider").get(pk=library.resource_id)
     upload = services.upload_dir()
     stamp = timezone.now().strftime("%Y%m%d%H%M%S%f")
@@ -228,8 +248,12 @@ def refresh(library: Library, *, actor: Any = None) -> Batch:
     if rows == 0:
         path.unlink(missing_ok=True)
         _set_status(library, RefreshStatus.REJECTED, "数据来源中还没有数据，未刷新")
-        return None  # type: ignore[return-value]
+        return None
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if _unchanged_since_last_refresh(resource, digest) is not None:
+        path.unlink(missing_ok=True)
+        _set_status(library, RefreshStatus.APPLIED, UNCHANGED)
+        return None
     batch = Batch.objects.create(
         resource=resource,
         source=BatchSource.LIBRARY,

@@ -122,7 +122,11 @@ def _sheet(workbook: Any, sheet_name: str | None) -> Any:
         return workbook.get_sheet_by_index(0)
     except Exception as exc:  # calamine raises its own error types per problem
         if sheet_name:
-            raise ValidationFailed(f"表格中没有名为“{sheet_name}”的工作表", code="sheet_not_found") from exc
+            names = "、".join(f"“{name}”" for name in getattr(workbook, "sheet_names", None) or [])
+            raise ValidationFailed(
+                f"表格中没有名为“{sheet_name}”的工作表" + (f"；现有工作表：{names}" if names else ""),
+                code="sheet_not_found",
+            ) from exc
         raise bad_spreadsheet("表格中没有可读取的工作表") from exc
 
 

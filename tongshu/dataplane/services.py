@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from tongshu.catalog.models import Resource
 from tongshu.core.errors import Conflict, NotFound, PermissionDenied, TooLarge, ValidationFailed
+from tongshu.quality import engine
 from tongshu.quality.rules import rules_for_resource
 from tongshu.security.audit import record
 
@@ -169,7 +170,11 @@ def _chunks_for(batch: Batch, schema: ResourceSchema):  # type: ignore[no-untype
     if batch.file_format in ("json", "ndjson"):
         # Keys a record first shows after the first chunk still map, by the same rules as the header's.
         mapping = _extend_mapping(mapping, schema, batch.column_mapping)
-    return pipeline.map_columns(_recording_progress(batch.pk, chunks), mapping, schema)
+    mapped = pipeline.map_columns(_recording_progress(batch.pk, chunks), mapping, schema)
+    if not any(engine.padded_code_width(column) for column in schema.columns):
+        return mapped
+    # Codes that lost their leading zeros in a spreadsheet (民族 1 for 01) are read as the code.
+    return (engine.restore_leading_zeros(chunk, schema) for chunk in mapped)
 
 
 def source_chunks(batch: Batch):  # type: ignore[no-untyped-def]

@@ -184,10 +184,51 @@ def credit_code_is_valid(name: str) -> pl.Expr:
     ).fill_null(False)
 
 
+# GB/T 2260's province-level codes: the 31 of the shipped statistical division data (standards/data/divisions) and
+# 台湾省 (71), 香港 (81), 澳门 (82), which the standard lists but that data does not.
+PROVINCE_CODES = frozenset(
+    str(n)
+    for n in (11, 12, 13, 14, 15, 21, 22, 23, *range(31, 38), *range(41, 47), *range(50, 55), *range(61, 66))
+) | frozenset({"71", "81", "82"})
+# 港澳台居民居住证 numbers follow GB 11643 with the address codes 810000, 820000 and 830000 (830000 for residents from
+# Taiwan), so 83 is a possible first two digits of an ID number, though not a GB/T 2260 province.
+ID_ONLY_PROVINCES = frozenset({"83"})
+
+
+def province_codes(divisions: frozenset[str] | None) -> frozenset[str]:
+    """The possible first two digits of a division code: the provinces of the current division data (codes ending in
+    0000, so a province a newer snapshot adds is known) and those of the standard (so a partial code set never turns
+    a real province into an error)."""
+    return frozenset(code[:2] for code in divisions or () if code.endswith("0000")) | PROVINCE_CODES
+
+
+def malformed_division(
+    value: pl.Expr, divisions: frozenset[str] | None, *, resident_id: bool = False
+) -> pl.Expr:
+    """Rows whose six-digit division prefix cannot be a GB/T 2260 code of any year: the province (digits 1–2) is
+    not one, or the city part (digits 3–4) is 00 under a county part (digits 5–6) other than 00 (00 in digits 3–4
+    stands for the province itself, so no county sits under it; every county of the division data has a city code).
+    A well-formed prefix missing from today's codes is not malformed: ID numbers keep the codes of abolished
+    divisions."""
+    provinces = province_codes(divisions) | (ID_ONLY_PROVINCES if resident_id else frozenset())
+    city, county = value.str.slice(2, 2), value.str.slice(4, 2)
+    return ~value.str.slice(0, 2).is_in(sorted(provinces)) | ((city == "00") & (county != "00"))
+
+
+def _in_code_set(column: Column) -> pl.Expr | None:
+    """Whether the value is a code of the item's code set, or the name of one (None: the item has no code set)."""
+    if not column.code_values:
+        return None
+    codes = [code for code, _name in column.code_values]
+    names = {label: code for code, label in column.code_values}
+    return pl.col(column.field_name).replace(names).is_in(codes)
+
+
 def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> list[Rule]:
     name, rules = column.field_name, []
     present = ~_blank(name)
     raw = pl.col(name)
+    in_code_set = _in_code_set(column)
     if column.is_required:
         rules.append(Rule("required", name, "必填项为空", _blank(name)))
     dtype = column.data_type
@@ -216,13 +257,16 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
         rules.append(Rule("type", name, "不是有效的逻辑值（是/否）", present & _typed(name).is_null()))
     else:
         length = _typed(name).str.len_chars()  # after a code set's name became its code
+        # A value outside the item's code set is reported once, as such; the length rules then only catch codes of
+        # the set that do not fit the item (a catalog that disagrees with its code set).
+        checked = present if in_code_set is None else present & in_code_set
         if column.length.maximum is not None:
             rules.append(
                 Rule(
                     "length",
                     name,
                     f"超过最大长度 {column.length.maximum}",
-                    present & (length > column.length.maximum),
+                    checked & (length > column.length.maximum),
                 )
             )
         if column.length.minimum is not None and column.check_rule not in ("resident_id", "credit_code"):
@@ -231,14 +275,11 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
                     "length",
                     name,
                     f"长度应为 {column.length.minimum}",
-                    present & (length < column.length.minimum),
+                    checked & (length < column.length.minimum),
                 )
             )
-    if column.code_values:
-        codes = [code for code, _name in column.code_values]
-        names = {label: code for code, label in column.code_values}
-        normalized = raw.replace(names)
-        rules.append(Rule("code_set", name, "不在代码集中", present & ~normalized.is_in(codes)))
+    if in_code_set is not None:
+        rules.append(Rule("code_set", name, "不在代码集中", present & ~in_code_set))
     if column.pattern:
         rules.append(
             Rule("pattern", name, "格式不符合要求", present & ~raw.str.contains(f"^(?:{column.pattern})$"))
@@ -252,6 +293,16 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
                 present & ~resident_id_is_valid(name),
             )
         )
+        valid = resident_id_is_valid(name)
+        malformed = malformed_division(raw, divisions, resident_id=True)
+        rules.append(
+            Rule(
+                "division_malformed",
+                name,
+                "身份证号码的地址码不是可能的行政区划代码（省级代码或地市代码不成立，GB/T 2260）",
+                present & valid & malformed,
+            )
+        )
         if divisions:
             prefix = raw.str.slice(0, 6)
             rules.append(
@@ -259,7 +310,7 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
                     "division_unknown",
                     name,
                     "身份证号码的地址码不在现行行政区划代码中（可能是已撤销的区划）",
-                    present & resident_id_is_valid(name) & ~prefix.is_in(list(divisions)),
+                    present & valid & ~malformed & ~prefix.is_in(list(divisions)),
                     severity=WARNING,
                 )
             )
@@ -274,14 +325,24 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
         )
     elif column.check_rule == "division":
         wellformed = raw.str.contains(r"^\d{6}(?:\d{3}|\d{6})?$")
+        malformed = malformed_division(raw, divisions)
         rules.append(Rule("division", name, "行政区划代码格式错误", present & ~wellformed))
+        rules.append(
+            Rule(
+                "division_malformed",
+                name,
+                "不是可能的行政区划代码（省级代码或地市代码不成立，GB/T 2260）",
+                present & wellformed & malformed,
+            )
+        )
         if divisions:
             rules.append(
                 Rule(
                     "division_unknown",
                     name,
-                    "行政区划代码不在现行代码中",
-                    present & wellformed & ~raw.str.slice(0, 6).is_in(list(divisions)),
+                    "行政区划代码不在现行代码中（可能是已撤销的区划）",
+                    present & wellformed & ~malformed & ~raw.str.slice(0, 6).is_in(list(divisions)),
+                    severity=WARNING,
                 )
             )
     elif column.check_rule == "phone":
@@ -367,21 +428,33 @@ def implied_cross_rules(schema: ResourceSchema) -> list[CrossRule]:
     return found
 
 
+def implied_cross_rules_except(
+    schema: ResourceSchema, overridden: Iterable[CrossRule] = ()
+) -> list[CrossRule]:
+    """The implied cross rules, without those on the same items as one in `overridden` (a department's own rule,
+    with its wording and severity), so a broken row is reported once."""
+    taken = {(rule.kind, rule.fields) for rule in overridden}
+    return [rule for rule in implied_cross_rules(schema) if (rule.kind, rule.fields) not in taken]
+
+
 def derived_rules(
-    schema: ResourceSchema, extra: Iterable[CrossRule] = (), *, overridden: Iterable[CrossRule] = ()
+    schema: ResourceSchema,
+    extra: Iterable[CrossRule] = (),
+    *,
+    overridden: Iterable[CrossRule] = (),
+    implied: bool = True,
 ) -> list[Rule]:
-    """Every rule derived from the schema, the cross rules its data elements imply, and the division-code warning
-    against the current GB/T 2260 codes (read once per process, see `standards.lookups`). An implied cross rule on
-    the same items as one in `overridden` (a department's own rule, with its wording and severity) is left out, so
-    a broken row is reported once."""
+    """Every rule derived from the schema, the cross rules its data elements imply (unless `implied` is False: the
+    caller runs them with its cross rules), and the division-code checks against the current GB/T 2260 codes (read
+    once per process, see `standards.lookups`). An implied cross rule on the same items as one in `overridden` is
+    left out (`implied_cross_rules_except`)."""
     divisions = None
     if any(column.check_rule in ("resident_id", "division") for column in schema.columns):
         from tongshu.standards.lookups import division_codes
 
         divisions = division_codes() or None
-    taken = {(rule.kind, rule.fields) for rule in overridden}
-    implied = [rule for rule in implied_cross_rules(schema) if (rule.kind, rule.fields) not in taken]
-    return rules_for(schema, [*implied, *extra], divisions=divisions)
+    cross = implied_cross_rules_except(schema, overridden) if implied else []
+    return rules_for(schema, [*cross, *extra], divisions=divisions)
 
 
 def clean(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:
@@ -390,6 +463,47 @@ def clean(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:
     names = [column.field_name for column in schema.columns]
     frame = frame.with_columns([pl.col(name).str.strip_chars() for name in names])
     return frame.with_columns([pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in names])
+
+
+def padded_code_width(column: Column) -> int | None:
+    """The width to zero-pad a short all-digit value of the column to, when its code set's codes are all digits of
+    one width (2 or more); None otherwise (no set, mixed widths, letters: padding would be a guess)."""
+    codes = [code for code, _name in column.code_values or ()]
+    if not codes:
+        return None
+    width = len(codes[0])
+    if width < 2 or not all(len(code) == width and code.isdigit() for code in codes):
+        return None
+    return width
+
+
+def restore_leading_zeros(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:
+    """Spreadsheets turn a typed code such as 民族 01 into the number 1: an all-digit value shorter than the code set's
+    width whose zero-padded form is a code of the set (and which is not itself one of its names) is read as that
+    code, so the cell is loaded instead of being reported twice (length and code set). Run on each mapped chunk
+    before validation; a chunk without such columns is returned as it is."""
+    expressions = []
+    for column in schema.columns:
+        width = padded_code_width(column)
+        if width is None or column.field_name not in frame.columns:
+            continue
+        codes = [code for code, _name in column.code_values or ()]
+        names = [name for _code, name in column.code_values or ()]
+        value = pl.col(column.field_name).str.strip_chars()
+        padded = value.str.zfill(width)
+        short = (
+            value.str.contains(r"^\d+$")
+            & (value.str.len_chars() < width)
+            & padded.is_in(codes)
+            & ~value.is_in(names)
+        )
+        expressions.append(
+            pl.when(short.fill_null(False))
+            .then(padded)
+            .otherwise(pl.col(column.field_name))
+            .alias(column.field_name)
+        )
+    return frame.with_columns(expressions) if expressions else frame
 
 
 def typed_values(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:

@@ -31,7 +31,16 @@ from tongshu.dataplane.schema import (
     schema_for_version,
 )
 
-from .engine import ERROR, ROW, CrossRule, Rule, cross_rules, derived_rules, typed_name
+from .engine import (
+    ERROR,
+    ROW,
+    CrossRule,
+    Rule,
+    cross_rules,
+    derived_rules,
+    implied_cross_rules_except,
+    typed_name,
+)
 from .models import CROSS_KINDS, QualityRule, RuleKind, Severity
 
 NUMBER_TYPES = INTEGER_TYPES | DECIMAL_TYPES | FLOAT_TYPES
@@ -40,7 +49,7 @@ TEMPORAL_TYPES = DATE_TYPES | DATETIME_TYPES
 
 class ResourceRules(NamedTuple):
     column: list[Rule]  # derived from the info items + department value rules (range, pattern)
-    cross: list[Rule]  # cross-item rules
+    cross: list[Rule]  # cross-item rules: those the data elements imply and the department's
     references: list[Callable[[pl.DataFrame], pl.DataFrame]]  # chunk → error rows
 
 
@@ -271,16 +280,17 @@ def rules_for_resource(resource: Any, schema: ResourceSchema | None = None) -> R
     schema = schema or schema_for_version(resource.published_version)
     stored = active_rules(resource)
     department_cross = _cross(stored, schema)
-    # Incl. the cross rules the bound data elements imply (unless the department states the same one) and the
-    # division warning.
-    column = derived_rules(schema, overridden=department_cross)
+    # The cross rules the bound data elements imply (ID ↔ birth date, ID ↔ sex) join the department's own (which
+    # replace an implied one on the same items): all of them are cross-item rules, scored under consistency.
+    implied = implied_cross_rules_except(schema, department_cross)
+    column = derived_rules(schema, implied=False)
     column += [
         built
         for rule in stored
         if rule.kind in (RuleKind.RANGE, RuleKind.PATTERN)
         if (built := value_rule(rule, schema))
     ]
-    cross = cross_rules(department_cross)
+    cross = cross_rules([*implied, *department_cross])
     references: list[Callable[[pl.DataFrame], pl.DataFrame]] = [
         check
         for rule in stored

@@ -8,7 +8,8 @@ of the overall score, which is the mean of the others:
   range and pattern rules; "required" counts under completeness, not here);
 - uniqueness: key duplicates cannot exist (unique index), so this measures near-duplicates: rows that repeat another
   row on every non-key item (needs two or more non-key items);
-- consistency: rows passing the cross-item rules and reference checks (None when the resource has none);
+- consistency: rows passing the cross-item rules (those the bound data elements imply, ID ↔ birth date and ID ↔ sex,
+  and the department's) and reference checks (None when the resource has none);
 - timeliness: the last update against the update cycle (`overdue.Timeliness.score`).
 """
 

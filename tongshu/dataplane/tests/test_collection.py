@@ -242,3 +242,47 @@ def test_pages(personas, client_for, resource):
     assert client.post(f"/data/ways/collection/{task.pk}/close/").status_code == 302
     task.refresh_from_db()
     assert task.status == CollectionStatus.CLOSED
+
+
+def test_cross_item_rules_refuse_a_contradictory_submission_at_once(personas, anonymous):
+    """The resource's cross-item rules run at submission: those its data elements imply (ID ↔ birth date) and the
+    department's (ID ↔ sex), so the submitter is told at once, not the reviewer at approval."""
+    from tongshu.quality import services as quality
+    from tongshu.quality.tests.factories import IDS, bind_standard_elements, make_population
+
+    resource = make_population(personas.provider_org, name="志愿者登记信息")
+    bind_standard_elements(resource, {"出生日期": ("DE0004", "D", "D8")})
+    quality.create_rule(
+        personas.provider_admin,
+        resource,
+        kind="id_sex",
+        items=["f001", "f003"],
+        reason="性别与身份证号码不符",
+    )
+    task = collection.create_task(
+        personas.provider_admin,
+        resource,
+        {
+            "title": "志愿者招募登记",
+            "purpose": "招募全县志愿者。",
+            "fields": ["f001", "f002", "f003", "f004"],
+            "deadline": timezone.now() + timedelta(days=7),
+            "collector": "华容县公安局",
+            "retention": "三年",
+            "contact": "0730-4221234",
+        },
+    )
+    person = {"f001": IDS[1], "f002": "李四", "f003": "1", "f004": "1990-01-01"}  # a man born 1990-01-01
+    response = public_post(anonymous, task, {**person, "f004": "1991-01-01", "f003": "2"})
+    text = response.content.decode()
+    assert response.status_code == 400
+    assert "出生日期与身份证号码不一致" in text and "性别与身份证号码不符" in text
+    with pytest.raises(ValidationFailed) as caught:
+        collection.submit(
+            task.token, {**person, "f004": "1991-01-01"}, client_address="1.1.1.1", accepted_notice=True
+        )
+    assert caught.value.code == "invalid_record"
+    assert caught.value.details == {"f004": ["出生日期与身份证号码不一致"]}
+    assert not CollectionSubmission.objects.exists()
+    submission = collection.submit(task.token, person, client_address="1.1.1.1", accepted_notice=True)
+    assert collection.approve(personas.provider_admin, submission).batch.status == BatchStatus.APPLIED

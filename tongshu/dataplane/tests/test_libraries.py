@@ -8,7 +8,15 @@ import pytest
 from tongshu.catalog.tests.factories import make_resource
 from tongshu.core.errors import PermissionDenied, ValidationFailed
 from tongshu.dataplane import evolution, libraries, store
-from tongshu.dataplane.models import BatchMode, BatchSource, BatchStatus, Library, RefreshStatus
+from tongshu.dataplane.models import (
+    Batch,
+    BatchMode,
+    BatchSource,
+    BatchStatus,
+    Library,
+    RefreshStatus,
+    ResourceData,
+)
 from tongshu.dataplane.tests.helpers import load_csv, make_people, people_csv, person_id
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +90,27 @@ def test_source_batch_refreshes_the_library(personas, setup, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True):
         load_csv(personas.provider_admin, people, people_csv(20), mode="replace")
     assert len(live(target)) == 23
+
+
+def test_refresh_without_source_changes_makes_no_batch(personas, setup, django_capture_on_commit_callbacks):
+    people, _migrants, _welfare, target, library = setup
+    first = libraries.refresh(library)
+    batches = Batch.objects.filter(resource=target).count()
+    # Asked again by hand, and after a source batch that changed nothing (the same rows again).
+    assert libraries.refresh(library) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        load_csv(personas.provider_admin, people, people_csv(20))
+    assert Batch.objects.filter(resource=target).count() == batches
+    library.refresh_from_db()
+    assert library.refresh_status == RefreshStatus.APPLIED and library.last_batch_id == first.pk
+    assert "没有变化" in library.refresh_message
+    assert ResourceData.objects.get(resource=target).last_batch_id == first.pk
+    # A real change makes a batch again.
+    with django_capture_on_commit_callbacks(execute=True):
+        load_csv(personas.provider_admin, people, people_csv(1, start=900))
+    assert Batch.objects.filter(resource=target).count() == batches + 1
+    library.refresh_from_db()
+    assert library.last_batch.inserted == 1 and library.refresh_message == ""
 
 
 def test_mapping_validation_and_cycles(personas, setup):

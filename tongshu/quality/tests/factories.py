@@ -8,6 +8,7 @@ from typing import Any
 from tongshu.catalog.models import InfoItem
 from tongshu.catalog.tests.factories import make_resource
 from tongshu.dataplane import services as dataplane
+from tongshu.standards.models import DataElement
 from tongshu.standards.tests.factories import make_data_element
 
 POPULATION_ITEMS = [
@@ -31,6 +32,17 @@ def bind_resident_id(resource: Any, item_name: str = "公民身份号码") -> No
     element = make_data_element(f"居民身份证号码{resource.pk}", length="C18", check_rule="resident_id")
     # Published items are immutable through the ORM; bind the element as the catalog would have.
     InfoItem.objects.filter(version=resource.published_version, name=item_name).update(data_element=element)
+
+
+def bind_standard_elements(resource: Any, items: dict[str, tuple[str, str, str]]) -> None:
+    """Bind items to data elements with the shipped standard identifiers ({item name: (identifier, type, length)})."""
+    for item_name, (identifier, data_type, length) in items.items():
+        element = DataElement.objects.filter(identifier=identifier).first() or make_data_element(
+            item_name, data_type=data_type, length=length, identifier=identifier
+        )
+        InfoItem.objects.filter(version=resource.published_version, name=item_name).update(
+            data_element=element
+        )
 
 
 def make_population(provider: Any, *, name: str = "户籍人口基本信息", **fields: Any) -> Any:

@@ -14,7 +14,7 @@ from tongshu.quality import overdue, services
 from tongshu.quality.models import OverdueAlert, QualityScore
 from tongshu.quality.scoring import compute_score
 
-from .factories import IDS, load, make_population, population_csv
+from .factories import IDS, bind_standard_elements, load, make_population, population_csv
 
 pytestmark = pytest.mark.django_db
 TZ = ZoneInfo("Asia/Shanghai")
@@ -55,6 +55,20 @@ def test_scores_on_a_small_fixture(personas):
     names = {item["label"]: item["filled"] for item in score.details["items"]}
     assert names["姓名"] == 80.0 and names["公民身份号码"] == 100.0
     assert services.latest_score(resource) == score
+
+
+def test_cross_rules_the_data_elements_imply_are_scored_under_consistency(personas):
+    with time_machine.travel(START, tick=False):
+        resource = make_population(personas.provider_org)
+        load(personas.provider_admin, resource, population_csv(ROWS))
+        assert QualityScore.objects.get(resource=resource).consistency is None  # no cross rule yet
+        # The catalog binds 出生日期 and 性别 to the standard data elements: the rules they imply judge the stored rows.
+        bind_standard_elements(resource, {"出生日期": ("DE0004", "D", "D8"), "性别": ("DE0003", "C", "C1")})
+        score = services.recompute_score(personas.provider_cdo, resource)
+    assert score.consistency == 60.0 and score.validity == 100.0
+    assert score.details["problems"] == {"id_sex": 2, "id_birthdate": 1}
+    assert score.details["inconsistent_rows"] == 2
+    assert score.overall == round((95 + 100 + 80 + 60 + 100) / 5, 1)
 
 
 def test_score_of_an_empty_resource_is_timeliness_only(personas):
