@@ -53,14 +53,18 @@ def test_an_impossible_id_prefix_is_an_error_an_abolished_one_a_warning(personas
         (resident_id("00000019900101123"), "甲", "1", "1990-01-01"),  # province 00
         (resident_id("99010119900101123"), "乙", "1", "1990-01-01"),  # province 99
         (resident_id("43002119900101123"), "丙", "1", "1990-01-01"),  # a county under city part 00
+        ("990101199001011240", "丁", "1", "1990-01-01"),  # and a wrong check character: reported once
+        ("430623199001011230", "戊", "1", "1990-01-01"),  # a possible prefix, a wrong check character
     ]
     rejected = load(personas.provider_admin, resource, population_csv(rows))
-    assert rejected.status == BatchStatus.REJECTED and rejected.bad_rows == 3
-    assert findings(rejected) == {
+    assert rejected.status == BatchStatus.REJECTED and rejected.bad_rows == 5
+    assert sorted((e["row"], e["code"], e["severity"]) for e in rejected.error_sample) == [
         (2, "division_malformed", "error"),
         (3, "division_malformed", "error"),
         (4, "division_malformed", "error"),
-    }
+        (5, "division_malformed", "error"),
+        (6, "resident_id", "error"),
+    ]
     assert live(resource, "f001") == []
     kept = [
         (
