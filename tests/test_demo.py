@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from tongshu.accounts.models import Organization, OrganizationKind, RoleAssignment, User
 from tongshu.accounts.roles import Role
+from tongshu.demo import data_plane
 from tongshu.demo.organizations import DEMO_ACCOUNTS, WITHOUT_CDO
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +27,14 @@ DEMO_USERNAMES = [
     "inspector",
     "citizen",
 ]
+
+
+@pytest.fixture(autouse=True)
+def small_data_plane(monkeypatch):
+    """The demo's records, libraries and history are checked in test_demo_data.py; here a small population keeps the
+    demo-mode runs of the command quick."""
+    real = data_plane.load_data_plane
+    monkeypatch.setattr(data_plane, "load_data_plane", lambda orgs: real(orgs, people=120, companies=30))
 
 
 def load(demo_mode: bool, settings) -> str:

@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 
 from tongshu.core.menus import MENU
+from tongshu.demo import data_plane
 from tongshu.demo.organizations import DEMO_ACCOUNTS
 
 from .conftest import screenshot, submit_login
@@ -60,8 +61,10 @@ def expected_menu(role: str) -> tuple[set[str], set[str]]:
 
 
 @pytest.fixture
-def demo(settings: Any) -> None:
+def demo(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     settings.DEMO_MODE = True  # demo accounts skip the forced password change and TOTP set-up
+    real = data_plane.load_data_plane  # menus need no records: a small population keeps each run quick
+    monkeypatch.setattr(data_plane, "load_data_plane", lambda orgs: real(orgs, people=60, companies=12))
     call_command("load_demo", stdout=StringIO())
 
 

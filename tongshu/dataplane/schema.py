@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tongshu.standards import lookups
+
 # Data types of the cataloguing guide grouped by how they are stored and checked.
 TEXT_TYPES = frozenset({"C", "M", "G"})
 INTEGER_TYPES = frozenset({"I"})
@@ -106,9 +108,9 @@ def schema_for_version(version: Any) -> ResourceSchema:
         code_set = item.code_set or (element.code_set if element else None)
         code_values = None
         if code_set is not None:
-            current = code_set.versions.filter(is_current=True).first()
-            if current is not None:
-                code_values = tuple(current.values.values_list("code", "name"))
+            # The current version's values, cached per process (`standards.lookups`: dropped when a version is saved,
+            # re-checked against the database every few seconds): the township set alone holds 41,000 codes.
+            code_values = lookups.code_pairs(code_set) or None
         columns.append(
             Column(
                 field_name=item.field_name,

@@ -1,9 +1,11 @@
-"""The demo's data plane (issue 5 item 8): published resources of 县公安局, 县市场监督管理局 and 县税务局 filled with
-synthetic records, and the 人口, 法人单位, 社会信用 and 电子证照 base libraries of 县大数据中心 assembled from them.
+"""The demo's data plane (issue 5 item 8): published resources of 县公安局, 县市场监督管理局, 县税务局 and 县自然资源局
+filled with synthetic records; the 人口, 法人单位, 社会信用, 电子证照 and 自然资源和空间地理 base libraries and the
+企业信用画像 thematic library of 县大数据中心 assembled from them; 90 days of history (`history`: weekly loads and
+quality scores, resources left overdue); public collection tasks and example pull sources (`ways`).
 
 Everything goes through the real services: catalog drafts by each department's CDO, submitted and published by the
 authority; data through `submit_file` + `apply_batch`; libraries declared by the operator and refreshed through the
-pipeline. Deterministic from `SEED`; idempotent: each step is skipped when done (a crashed run resumes where it was).
+pipeline; scores by `quality.scoring.compute_score`. Deterministic from `SEED`; idempotent (see `history`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,9 @@ from tongshu.accounts.roles import Role
 from tongshu.catalog import services as catalog
 from tongshu.catalog.choices import FormatClass, OpenType, ShareMethod, ShareType, UpdateCycle, VersionState
 from tongshu.catalog.models import ResourceVersion
-from tongshu.dataplane import libraries, services
-from tongshu.dataplane.models import Library, ResourceData
-from tongshu.standards.models import DataElement, ResourceCategory
-
-from . import synthetic
+from tongshu.dataplane import services
+from tongshu.dataplane.models import Batch
+from tongshu.standards.models import DataElement
 
 log = logging.getLogger(__name__)
 SEED = 20261125
@@ -87,60 +87,142 @@ RATING = _items(
     ("纳税信用等级", "level", "", "C", "C1", False, True),
     ("评价日期", "evaluated", "", "D", "D8"),
 )
+VOLUNTEER = _items(
+    ("公民身份号码", "resident_id", "居民身份证号码", "C", "C18", True, True, True),
+    ("姓名", "name", "姓名", "C", "C..50", False, True, True),
+    ("性别", "sex", "性别", "C", "C1"),
+    ("出生日期", "birth_date", "出生日期", "D", "D8"),
+    ("联系电话", "phone", "联系电话", "C", "C..20", False, False, True),
+    ("所属乡镇", "township", "", "C", "C..20", False, True),
+    ("服务意向", "service", "", "C", "C..50"),
+)
+TOWNSHIP_AREA = _items(
+    ("乡镇（街道）代码", "township_code", "乡镇（街道）代码", "C", "C9", True, True),
+    ("乡镇名称", "name", "", "C", "C..20", False, True),
+    ("类型", "kind", "", "C", "C..4"),
+    ("驻地位置", "seat", "几何", "M"),
+    ("行政区域范围（示意）", "area", "几何", "M"),
+    ("数据说明", "note", "", "C", "C..200"),
+)
 LEGAL_ENTITY = [*COMPANY[:2], COMPANY[2], *COMPANY[4:7], COMPANY[8], COMPANY[10], COMPANY[11]] + _items(
     ("最近纳税信用等级", "tax_credit_level", "", "C", "C1", False, True)
 )
+CREDIT_PROFILE = [
+    COMPANY[0],
+    COMPANY[1],
+    COMPANY[8],
+    COMPANY[10],
+    COMPANY[11],
+    COMPANY[4],
+    COMPANY[5],
+] + _items(
+    ("最近纳税信用等级", "tax_credit_level", "", "C", "C1", False, True),
+    ("最近评价年度", "rating_year", "", "C", "C4"),
+)
 
-# (key, department code, name, category ('' = the department's own branch), items, summary, update cycle)
-SOURCES: list[tuple[Any, ...]] = [
-    (
-        "people",
+# key → (department code, name, items, summary, update cycle)
+SOURCES: dict[str, tuple[Any, ...]] = {
+    "people": (
         "GAJ",
         "户籍人口基本信息",
         PERSON,
         "全县户籍人口的身份、户籍地址和联系方式。",
         UpdateCycle.DAILY,
     ),
-    (
-        "companies",
+    "volunteers": (
+        "GAJ",
+        "平安志愿者登记信息",
+        VOLUNTEER,
+        "群众通过公开采集任务自愿报名、经县公安局审核的平安志愿者（义警）名册。",
+        UpdateCycle.MONTHLY,
+    ),
+    "companies": (
         "SJJ",
         "市场主体登记信息",
         COMPANY,
         "在本县登记的企业等市场主体的登记信息。",
         UpdateCycle.DAILY,
     ),
-    (
-        "licenses",
+    "licenses": (
         "SJJ",
         "电子证照信息",
         LICENSE,
         "本局颁发的营业执照、食品经营许可证等电子证照。",
         UpdateCycle.DAILY,
     ),
-    (
-        "ratings",
+    "ratings": (
         "SWJ",
         "纳税信用等级评价结果",
         RATING,
         "本县纳税人历年纳税信用等级评价结果。",
         UpdateCycle.YEARLY,
     ),
-]
-# (key, category, name, theme, items, summary, [(source key, kind, {source field: library field}, join_on)])
-LIBRARIES: list[tuple[Any, ...]] = [
-    ("population", "101", "人口基础信息库", "population", PERSON[:7] + PERSON[8:], "全县人口基础信息，汇聚自户籍人口信息。",
-     [("people", "union", {i.field: i.field for i in PERSON if i.field != "township_code"}, {})]),
-    ("legal_entities", "102", "法人单位基础信息库", "legal_entity", LEGAL_ENTITY, "全县法人单位基础信息，汇聚自市场主体登记和纳税信用评价。",
-     [("companies", "union", {i.field: i.field for i in LEGAL_ENTITY[:-1]}, {}),
-      ("ratings", "join", {"level": "tax_credit_level"}, {"credit_code": "credit_code"})]),
-    ("credit", "104", "社会信用基础信息库", "credit", RATING, "全县法人和其他组织的信用信息，当前汇聚纳税信用评价结果。",
-     [("ratings", "union", {i.field: i.field for i in RATING}, {})]),
-    ("licenses", "105", "电子证照基础信息库", "license", LICENSE, "全县电子证照目录与照面信息。",
-     [("licenses", "union", {i.field: i.field for i in LICENSE}, {})]),
+    "townships": (
+        "ZRJ",
+        "乡镇行政区域示意范围",
+        TOWNSHIP_AREA,
+        "全县 14 个乡镇的驻地位置和行政区域示意范围（GeoJSON，WGS 84；近似示意，非测绘成果）。",
+        UpdateCycle.YEARLY,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class LibrarySpec:
+    key: str
+    category: str
+    name: str
+    kind: str
+    theme: str
+    items: list[Item]
+    summary: str
+    cycle: str
+    # (source key: a SOURCES or another library's key, mapping kind, {source field: library field}, join_on)
+    mappings: list[tuple[str, str, dict[str, str], dict[str, str]]]
+
+
+def _same(items: list[Item], *skip: str) -> dict[str, str]:
+    return {item.field: item.field for item in items if item.field not in skip}
+
+
+LIBRARIES = [
+    LibrarySpec(
+        "population", "101", "人口基础信息库", "base", "population", PERSON[:7] + PERSON[8:],
+        "全县人口基础信息，汇聚自户籍人口信息。", UpdateCycle.DAILY,
+        [("people", "union", _same(PERSON, "township_code"), {})],
+    ),
+    LibrarySpec(
+        "legal_entities", "102", "法人单位基础信息库", "base", "legal_entity", LEGAL_ENTITY,
+        "全县法人单位基础信息，汇聚自市场主体登记和纳税信用评价。", UpdateCycle.DAILY,
+        [("companies", "union", _same(LEGAL_ENTITY[:-1]), {}),
+         ("ratings", "join", {"level": "tax_credit_level"}, {"credit_code": "credit_code"})],
+    ),
+    LibrarySpec(
+        "credit", "104", "社会信用基础信息库", "base", "credit", RATING,
+        "全县法人和其他组织的信用信息，当前汇聚纳税信用评价结果。", UpdateCycle.YEARLY,
+        [("ratings", "union", _same(RATING), {})],
+    ),
+    LibrarySpec(
+        "license_library", "105", "电子证照基础信息库", "base", "license", LICENSE,
+        "全县电子证照目录与照面信息。", UpdateCycle.DAILY,
+        [("licenses", "union", _same(LICENSE), {})],
+    ),
+    LibrarySpec(
+        "spatial", "103", "自然资源和空间地理基础信息库", "base", "spatial", TOWNSHIP_AREA,
+        "全县乡镇驻地和行政区域范围等空间地理信息（GeoJSON 几何对象，示意数据）。", UpdateCycle.YEARLY,
+        [("townships", "union", _same(TOWNSHIP_AREA), {})],
+    ),
+    LibrarySpec(
+        "credit_profile", "208", "企业信用画像主题库", "thematic", "credit", CREDIT_PROFILE,
+        "按企业汇集登记信息和纳税信用评价，服务信用分级分类监管；由法人单位和社会信用基础信息库关联生成。",
+        UpdateCycle.DAILY,
+        [("legal_entities", "union", _same(CREDIT_PROFILE, "rating_year"), {}),
+         ("credit", "join", {"year": "rating_year"}, {"credit_code": "credit_code"})],
+    ),
 ]  # fmt: skip
 
 
-def _cdo(org: Organization) -> User:
+def cdo_of(org: Organization) -> User:
     user = org.chief_data_officer
     if user is None:
         user = User.objects.filter(organization=org, role_assignments__role=Role.CDO).first()
@@ -149,7 +231,7 @@ def _cdo(org: Organization) -> User:
     return user
 
 
-def _fields(category: str, name: str, summary: str, cycle: str, conditional: bool) -> dict[str, Any]:
+def resource_fields(category: str, name: str, summary: str, cycle: str, conditional: bool) -> dict[str, Any]:
     return {
         "category": category,
         "name": name,
@@ -186,7 +268,7 @@ def _item_rows(items: list[Item]) -> list[dict[str, Any]]:
     ]
 
 
-def _published(
+def published(
     org: Organization, name: str, fields: dict[str, Any], items: list[Item], authority: User
 ) -> Any:
     """The department's published resource of that name: drafted, submitted and published if not yet."""
@@ -196,7 +278,7 @@ def _published(
         .order_by("-number")
         .first()
     )
-    cdo = _cdo(org)
+    cdo = cdo_of(org)
     if version is None:
         version = catalog.create_draft(cdo, provider=org, fields=fields, items=_item_rows(items))
     if version.state in (VersionState.DRAFT, VersionState.RETURNED):
@@ -207,74 +289,44 @@ def _published(
     return version.resource
 
 
-def _load(actor: User, resource: Any, key: str, items: list[Item], rows: list[dict[str, Any]]) -> None:
-    data = ResourceData.objects.filter(resource=resource).first()
-    if data is not None and data.row_count:
-        return
+def as_csv(items: list[Item], rows: list[dict[str, Any]]) -> bytes:
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow([item.label for item in items])
     writer.writerows([[row.get(item.field, "") for item in items] for row in rows])
+    return text.getvalue().encode()
+
+
+def upload(actor: User, resource: Any, key: str, items: list[Item], rows: list[dict[str, Any]]) -> Batch:
+    """One CSV batch through the pipeline; the idempotency key makes a second run return the same batch."""
     batch = services.submit_file(
         actor,
         resource,
-        io.BytesIO(text.getvalue().encode()),
+        io.BytesIO(as_csv(items, rows)),
         file_name=f"{key}.csv",
         idempotency_key=f"demo-{key}",
     )
     batch = services.apply_batch(batch.pk)
     if batch.status != "applied":
         log.warning("demo batch %s of %s: %s %s", batch.pk, key, batch.message, batch.error_sample[:3])
-
-
-def _records(people_count: int, company_count: int) -> dict[str, list[dict[str, Any]]]:
-    people = list(synthetic.people(people_count, SEED))
-    adults = [p["name"] for p in people if p["birth_date"] < "2000-01-01"]
-    companies = list(synthetic.companies(company_count, adults, SEED))
-    return {
-        "people": people,
-        "companies": companies,
-        "licenses": list(synthetic.licenses(companies, SEED)),
-        "ratings": list(synthetic.credit_ratings(companies, (2022, 2023, 2024), SEED)),
-    }
+    return batch
 
 
 def is_loaded() -> bool:
-    return (
-        Library.objects.filter(
-            resource__provider__code="430623-DSJ", resource__versions__name="电子证照基础信息库"
-        )
-        .exclude(last_batch=None)
-        .exists()
-    )
+    from tongshu.security.models import AuditEntry
+
+    from .history import LOADED_ACTION
+
+    return AuditEntry.objects.filter(action=LOADED_ACTION).exists()
 
 
 def load_data_plane(
     orgs: dict[str, Organization], *, people: int = PEOPLE, companies: int = COMPANIES
 ) -> dict[str, int]:
-    """Publish, fill and assemble; returns the record count of each library (nothing is redone when loaded)."""
+    """Publish, fill, assemble and replay 90 days; returns the record count of each library (nothing is redone when
+    loaded)."""
     if is_loaded():
         return {}
-    authority = User.objects.get(username="authority")
-    operator = User.objects.get(username="operator")
-    records = _records(people, companies)
-    sources: dict[str, Any] = {}
-    for key, department, name, items, summary, cycle in SOURCES:
-        org = orgs[department]
-        category = ResourceCategory.objects.get(organization=org).code
-        fields = _fields(category, name, summary, cycle, conditional=key == "people")
-        resource = _published(org, name, fields, items, authority)
-        _load(_cdo(org), resource, key, items, records[key])
-        sources[key] = resource
-    counts = {}
-    for key, category, name, theme, items, summary, mappings in LIBRARIES:
-        fields = _fields(category, name, summary, UpdateCycle.DAILY, conditional=key == "population")
-        resource = _published(orgs["DSJ"], name, fields, items, authority)
-        library = libraries.declare_library(operator, resource, kind="base", theme=theme, description=summary)
-        for source_key, kind, field_map, join_on in mappings:
-            libraries.add_mapping(
-                operator, library, sources[source_key], kind=kind, field_map=field_map, join_on=join_on
-            )
-        batch = libraries.refresh(library, actor=operator)
-        counts[name] = batch.inserted if batch else 0
-    return counts
+    from .history import Replay
+
+    return Replay(orgs, people=people, companies=companies).run()

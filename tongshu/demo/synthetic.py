@@ -1,5 +1,5 @@
 """Deterministic synthetic records of 华容县 for the demo and the benchmarks: residents with valid GB 11643 ID
-numbers (birthplaces 430623 and its neighbours), companies with valid GB 32100 unified social credit codes, their tax
+numbers (the demo's all born in 华容县, 430623; the benchmark's also in its neighbours), companies with valid GB 32100 unified social credit codes, their tax
 credit ratings and electronic licenses, in the county's real townships. Same seed, same records."""
 
 from __future__ import annotations
@@ -46,7 +46,15 @@ TOWNSHIP_CODES = [
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红梅建国志华海燕晓东春梅文斌永刚淑华卫东"
 HEADER = ["公民身份号码", "姓名", "性别", "出生日期", "户籍地址", "联系电话", "户号", "所属乡镇"]
-BIRTHPLACES = ["430623", "430623", "430623", "430602", "430621", "430681"]
+BIRTHPLACES = [
+    "430623",
+    "430623",
+    "430623",
+    "430602",
+    "430621",
+    "430681",
+]  # the benchmark's (population_rows)
+DEMO_BIRTHPLACE = "430623"  # 华容县: every resident of the demo
 
 
 def population_rows(count: int, seed: int = 20261125, start: int = 0):
@@ -74,8 +82,9 @@ def population_rows(count: int, seed: int = 20261125, start: int = 0):
 
 
 def people(count: int, seed: int = 20261125) -> Iterator[dict[str, str]]:
-    """Residents for the demo's population resource: birth dates spread over 1935–2020, IDs unique and valid, ethnic
-    group and township code (the benchmark's `population_rows` favours speed and uniqueness over realism)."""
+    """Residents for the demo's population resource: born in 华容县 (address code 430623, as the issue asks), birth
+    dates spread over 1935–2020, IDs unique and valid, ethnic group and township code (the benchmark's
+    `population_rows` favours speed and uniqueness over realism)."""
     rng = random.Random(seed * 7 + 1)
     seen: set[str] = set()
     start, span = date(1935, 1, 1), (date(2020, 12, 31) - date(1935, 1, 1)).days
@@ -83,7 +92,7 @@ def people(count: int, seed: int = 20261125) -> Iterator[dict[str, str]]:
         birth = start + timedelta(days=rng.randrange(span))
         sex = rng.choice("12")
         sequence = rng.randrange(50) * 2 + (1 if sex == "1" else 0) + rng.choice([0, 100, 200, 300])
-        first17 = f"{rng.choice(BIRTHPLACES)}{birth:%Y%m%d}{sequence:03d}"
+        first17 = f"{DEMO_BIRTHPLACE}{birth:%Y%m%d}{sequence:03d}"
         if first17 in seen:
             continue
         seen.add(first17)

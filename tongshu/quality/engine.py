@@ -215,20 +215,60 @@ def malformed_division(
     return ~value.str.slice(0, 2).is_in(sorted(provinces)) | ((city == "00") & (county != "00"))
 
 
-def _in_code_set(column: Column) -> pl.Expr | None:
-    """Whether the value is a code of the item's code set, or the name of one (None: the item has no code set)."""
-    if not column.code_values:
+@dataclass(frozen=True)
+class CodeSetInfo:
+    """What the rules need of an item's code set, computed once per set version: the codes and names as polars
+    lists (a list of 41,000 township codes costs milliseconds to convert, so not once per rule and batch), the
+    codes' shortest and longest lengths, and whether all are digits."""
+
+    codes: pl.Series
+    names: pl.Series
+    shortest: int
+    longest: int
+    all_digits: bool
+
+
+_CODE_SETS: dict[int, tuple[tuple[tuple[str, str], ...], CodeSetInfo]] = {}
+
+
+def code_set_info(column: Column) -> CodeSetInfo | None:
+    """None when the item has no code set. Keyed by the identity of the schema's value tuple, which
+    `standards.lookups.code_pairs` shares while the set's version is current (the tuple is kept alongside, so its
+    identity cannot be reused)."""
+    values = column.code_values
+    if not values:
         return None
-    codes = [code for code, _name in column.code_values]
-    names = {label: code for code, label in column.code_values}
-    return pl.col(column.field_name).replace(names).is_in(codes)
+    cached = _CODE_SETS.get(id(values))
+    if cached is not None and cached[0] is values:
+        return cached[1]
+    codes = [code for code, _name in values]
+    lengths = [len(code) for code in codes]
+    info = CodeSetInfo(
+        codes=pl.Series(codes, dtype=pl.String).implode(),
+        names=pl.Series([name for _code, name in values], dtype=pl.String).implode(),
+        shortest=min(lengths),
+        longest=max(lengths),
+        all_digits=all(code.isdigit() for code in codes),
+    )
+    if len(_CODE_SETS) >= 256:
+        _CODE_SETS.clear()
+    _CODE_SETS[id(values)] = (values, info)
+    return info
+
+
+def _in_code_set(column: Column, info: CodeSetInfo) -> pl.Expr:
+    """Whether the value is a code of the item's code set or the name of one (what `typed_values` turns into its
+    code)."""
+    value = pl.col(column.field_name)
+    return value.is_in(pl.lit(info.codes)) | value.is_in(pl.lit(info.names))
 
 
 def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> list[Rule]:
     name, rules = column.field_name, []
     present = ~_blank(name)
     raw = pl.col(name)
-    in_code_set = _in_code_set(column)
+    code_set = code_set_info(column)
+    in_code_set = _in_code_set(column, code_set) if code_set is not None else None
     if column.is_required:
         rules.append(Rule("required", name, "必填项为空", _blank(name)))
     dtype = column.data_type
@@ -257,25 +297,30 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
         rules.append(Rule("type", name, "不是有效的逻辑值（是/否）", present & _typed(name).is_null()))
     else:
         length = _typed(name).str.len_chars()  # after a code set's name became its code
-        # A value outside the item's code set is reported once, as such; the length rules then only catch codes of
-        # the set that do not fit the item (a catalog that disagrees with its code set).
+        # A value outside the item's code set is reported once, as such. So the length rules are left out when
+        # every code fits the item; otherwise (a catalog that disagrees with its code set) they only look at codes.
         checked = present if in_code_set is None else present & in_code_set
-        if column.length.maximum is not None:
+        lowest, highest = column.length.minimum, column.length.maximum
+        if code_set is not None and (lowest is None or code_set.shortest >= lowest):
+            lowest = None
+        if code_set is not None and (highest is None or code_set.longest <= highest):
+            highest = None
+        if highest is not None:
             rules.append(
                 Rule(
                     "length",
                     name,
-                    f"超过最大长度 {column.length.maximum}",
-                    checked & (length > column.length.maximum),
+                    f"超过最大长度 {highest}",
+                    checked & (length > highest),
                 )
             )
-        if column.length.minimum is not None and column.check_rule not in ("resident_id", "credit_code"):
+        if lowest is not None and column.check_rule not in ("resident_id", "credit_code"):
             rules.append(
                 Rule(
                     "length",
                     name,
-                    f"长度应为 {column.length.minimum}",
-                    checked & (length < column.length.minimum),
+                    f"长度应为 {lowest}",
+                    checked & (length < lowest),
                 )
             )
     if in_code_set is not None:
@@ -473,13 +518,10 @@ def clean(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:
 def padded_code_width(column: Column) -> int | None:
     """The width to zero-pad a short all-digit value of the column to, when its code set's codes are all digits of
     one width (2 or more); None otherwise (no set, mixed widths, letters: padding would be a guess)."""
-    codes = [code for code, _name in column.code_values or ()]
-    if not codes:
+    info = code_set_info(column)
+    if info is None or info.shortest != info.longest or info.longest < 2 or not info.all_digits:
         return None
-    width = len(codes[0])
-    if width < 2 or not all(len(code) == width and code.isdigit() for code in codes):
-        return None
-    return width
+    return info.longest
 
 
 def restore_leading_zeros(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:
@@ -492,15 +534,15 @@ def restore_leading_zeros(frame: pl.DataFrame, schema: ResourceSchema) -> pl.Dat
         width = padded_code_width(column)
         if width is None or column.field_name not in frame.columns:
             continue
-        codes = [code for code, _name in column.code_values or ()]
-        names = [name for _code, name in column.code_values or ()]
+        info = code_set_info(column)
+        assert info is not None  # a padded width implies a code set
         value = pl.col(column.field_name).str.strip_chars()
         padded = value.str.zfill(width)
         short = (
             value.str.contains(r"^\d+$")
             & (value.str.len_chars() < width)
-            & padded.is_in(codes)
-            & ~value.is_in(names)
+            & padded.is_in(pl.lit(info.codes))
+            & ~value.is_in(pl.lit(info.names))
         )
         expressions.append(
             pl.when(short.fill_null(False))

@@ -16,4 +16,4 @@ def on_batch_applied(sender: Any, batch: Any, resource: Any, **kwargs: Any) -> N
     from .tasks import compute_resource_score
 
     close_overdue(resource)
-    compute_resource_score.enqueue(resource.pk)
+    compute_resource_score.enqueue(resource.pk, batch.pk)

@@ -16,6 +16,7 @@ of the overall score, which is the mean of the others:
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -101,9 +102,10 @@ class _Scan:
         return int(hashes.len() - hashes.n_unique())
 
 
-def compute_score(resource: Resource) -> QualityScore:
-    """Score the resource now and append the result to its history."""
-    now = timezone.now()
+def compute_score(resource: Resource, *, at: datetime | None = None) -> QualityScore:
+    """Score the resource's data as it stands and append the result to its history, recorded at `at` (default now;
+    timeliness is judged at that moment too). The demo replays past loads and scores after each at its day."""
+    now = at or timezone.now()
     schema = schema_for_version(resource.published_version)
     limit = int(getattr(settings, "QUALITY_SCAN_ROWS", 500_000))
     scan = _Scan(schema, resource)

@@ -8,7 +8,9 @@ from django_tasks import task
 
 from tongshu.catalog.models import Resource
 from tongshu.core.scheduler import cron
+from tongshu.dataplane.models import Batch
 
+from .models import QualityScore
 from .overdue import check_overdue
 from .scoring import compute_score
 
@@ -16,10 +18,21 @@ logger = logging.getLogger(__name__)
 
 
 @task()
-def compute_resource_score(resource_id: int) -> float | None:
+def compute_resource_score(resource_id: int, batch_id: int | None = None) -> float | None:
+    """The score after a batch; skipped when a score computed after the batch finished exists already (several
+    batches applied in a row need one score, not one each)."""
     resource = Resource.objects.select_related("published_version", "provider").filter(pk=resource_id).first()
     if resource is None or resource.published_version is None or resource.is_retired:
         return None
+    finished = (
+        Batch.objects.filter(pk=batch_id).values_list("finished_at", flat=True).first() if batch_id else None
+    )
+    if finished is not None:
+        newer = QualityScore.objects.filter(resource=resource, computed_at__gt=finished).order_by(
+            "-computed_at"
+        )
+        if (score := newer.first()) is not None:
+            return score.overall
     return compute_score(resource).overall
 
 

@@ -74,6 +74,17 @@ def code_values(code_set: CodeSet | str) -> Mapping[str, str]:
     return _entry(identifier).values
 
 
+def code_pairs(code_set: CodeSet | str) -> tuple[tuple[str, str], ...]:
+    """``((code, name), …)`` of the set's current version, in order, built once per cached version (a schema reads
+    it for every load and score; the township set holds 41,000 codes)."""
+    identifier = code_set if isinstance(code_set, str) else code_set.identifier
+    entry = _entry(identifier)
+    pairs = entry.derived.get("pairs")
+    if pairs is None:
+        pairs = entry.derived["pairs"] = tuple(entry.values.items())
+    return pairs
+
+
 def _codes(identifier: str) -> frozenset[str]:
     entry = _entry(identifier)
     codes = entry.derived.get("codes")

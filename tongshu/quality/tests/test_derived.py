@@ -192,3 +192,17 @@ def test_an_unknown_sheet_name_lists_the_sheets(personas):
     assert batch.status == BatchStatus.REJECTED
     assert "Sheet1" in batch.message and "现有工作表：“名册”" in batch.message
     assert live(resource, "f002") == []
+
+
+def test_codes_that_do_not_fit_the_item_are_still_reported_for_their_length(personas):
+    """A catalog that disagrees with its code set (an item of one character bound to two-digit codes)."""
+    resource = make_resource(
+        personas.provider_org,
+        name="人员学历名册",
+        items=[("编号", "C", "C..10", True, True, False), ("学历", "C", "C1", False, True, False)],
+    )
+    code_set = make_code_set(values={"10": "研究生教育", "20": "大学本科"})
+    InfoItem.objects.filter(version=resource.published_version, name="学历").update(code_set=code_set)
+    batch = load(personas.provider_admin, resource, "编号,学历\nA1,10\nA2,7\n")
+    assert batch.status == BatchStatus.REJECTED
+    assert [(e["row"], e["code"]) for e in batch.error_sample] == [(2, "length"), (3, "code_set")]

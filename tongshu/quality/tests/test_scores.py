@@ -71,6 +71,27 @@ def test_cross_rules_the_data_elements_imply_are_scored_under_consistency(person
     assert score.overall == round((95 + 100 + 80 + 60 + 100) / 5, 1)
 
 
+def test_the_score_after_a_batch_is_computed_once_for_batches_in_a_row(personas):
+    """The task queued after each batch skips when a score newer than the batch exists already."""
+    from tongshu.quality.tasks import compute_resource_score
+
+    with time_machine.travel(START, tick=False):
+        resource = make_population(personas.provider_org)
+        first = load(personas.provider_admin, resource, population_csv(ROWS[:2]))
+    with time_machine.travel(START + timedelta(minutes=1), tick=False):
+        second = load(personas.provider_admin, resource, population_csv(ROWS[2:3]))
+    scores = QualityScore.objects.filter(resource=resource)
+    assert scores.count() == 2  # the immediate task backend scored after each batch
+    with time_machine.travel(START + timedelta(minutes=2), tick=False):
+        latest = compute_score(resource)  # e.g. the first of the queued tasks, run after both batches
+    with time_machine.travel(START + timedelta(minutes=3), tick=False):
+        assert compute_resource_score.call(resource.pk, first.pk) == latest.overall  # nothing to do
+        assert compute_resource_score.call(resource.pk, second.pk) == latest.overall
+        assert scores.count() == 3
+        compute_resource_score.call(resource.pk)  # no batch named: always computed
+        assert scores.count() == 4
+
+
 def test_score_of_an_empty_resource_is_timeliness_only(personas):
     with time_machine.travel(START, tick=False):
         resource = make_population(personas.provider_org, update_cycle="04")
