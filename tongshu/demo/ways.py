@@ -5,11 +5,11 @@ Collection: a closed task whose submissions were reviewed (most approved and loa
 the replayed 90 days, and an open task with submissions awaiting review. Both run through `dataplane.collection`
 (the public submission with its notice, the review, the close at the deadline) and are then moved to their days.
 
-Pull sources: configured through `sources.services.save_source`, disabled and never run. They point at documented
-placeholders, a `.example` host (RFC 2606) and a TEST-NET address (RFC 5737), because a demo has no upstream
-interface or department database to reach, and the platform refuses to pull from itself or from a file database
-(so no local SQLite stand-in). A deployment whose rules refuse even to store them (an unresolvable or internal
-host) gets a log line instead of the sources.
+Pull sources: configured through `sources.services.save_source`, disabled and never run. They point at a documented
+placeholder, the TEST-NET-1 network 192.0.2.0/24 (RFC 5737, reserved for documentation), because a demo has no
+upstream interface or department database to reach, and a pull must not read the platform itself or a file database
+(so no local SQLite stand-in). Where the rules refuse to store a source on an internal address unless it is allowed,
+the demo logs a line instead of creating them (allowing 192.0.2.0/24 brings them back).
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ EXAMPLE_SOURCES: list[tuple[dict[str, Any], str]] = [
             "is_enabled": False,
             "mode": BatchMode.UPSERT,
             "cron": "0 3 * * *",
-            "url": "https://sjgx.hunan.example/api/v1/population/changes",
+            "url": "https://192.0.2.11/api/v1/population/changes",
             "auth_header_name": "X-Api-Key",
             "page_param": "page",
             "size_param": "size",
