@@ -11,6 +11,7 @@ typed values ready for the store and an error table (row, field, label, value, c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -195,6 +196,7 @@ PROVINCE_CODES = frozenset(
 ID_ONLY_PROVINCES = frozenset({"83"})
 
 
+@functools.lru_cache(maxsize=8)
 def province_codes(divisions: frozenset[str] | None) -> frozenset[str]:
     """The possible first two digits of a division code: the provinces of the current division data (codes ending in
     0000, so a province a newer snapshot adds is known) and those of the standard (so a partial code set never turns
@@ -205,14 +207,14 @@ def province_codes(divisions: frozenset[str] | None) -> frozenset[str]:
 def malformed_division(
     value: pl.Expr, divisions: frozenset[str] | None, *, resident_id: bool = False
 ) -> pl.Expr:
-    """Rows whose six-digit division prefix cannot be a GB/T 2260 code of any year: the province (digits 1–2) is
-    not one, or the city part (digits 3–4) is 00 under a county part (digits 5–6) other than 00 (00 in digits 3–4
-    stands for the province itself, so no county sits under it; every county of the division data has a city code).
-    A well-formed prefix missing from today's codes is not malformed: ID numbers keep the codes of abolished
-    divisions."""
+    """Rows whose first six digits cannot be a GB/T 2260 code of any year: the province (digits 1–2) is not one, or
+    the city part (digits 3–4) is 00 under a county part (digits 5–6) other than 00 (00 in digits 3–4 stands for the
+    province itself, so no county sits under it; every county of the division data has a city code). A well-formed
+    prefix missing from today's codes is not malformed: ID numbers keep the codes of abolished divisions. One
+    anchored regex: cheaper on a million rows than slicing the string three times."""
     provinces = province_codes(divisions) | (ID_ONLY_PROVINCES if resident_id else frozenset())
-    city, county = value.str.slice(2, 2), value.str.slice(4, 2)
-    return ~value.str.slice(0, 2).is_in(sorted(provinces)) | ((city == "00") & (county != "00"))
+    possible = rf"^(?:{'|'.join(sorted(provinces))})(?:\d[1-9]|[1-9]\d|0000)"
+    return ~value.str.contains(possible)
 
 
 @dataclass(frozen=True)
@@ -334,9 +336,9 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
         # A number shaped like an ID whose address code no GB/T 2260 code can have is reported for that, once,
         # whatever its check character; every other bad number fails the checksum rule. (The checksum expression
         # is used by two rules only: it is the costly part of a load.)
-        impossible = raw.str.contains(r"^\d{17}[0-9Xx]$").fill_null(False) & malformed_division(
-            raw, divisions, resident_id=True
-        )
+        impossible = (
+            raw.str.contains(r"^\d{17}[0-9Xx]$") & malformed_division(raw, divisions, resident_id=True)
+        ).fill_null(False)
         rules.append(
             Rule(
                 "resident_id",
@@ -375,7 +377,7 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
         )
     elif column.check_rule == "division":
         wellformed = raw.str.contains(r"^\d{6}(?:\d{3}|\d{6})?$")
-        malformed = malformed_division(raw, divisions)
+        malformed = malformed_division(raw, divisions).fill_null(False)
         rules.append(Rule("division", name, "行政区划代码格式错误", present & ~wellformed))
         rules.append(
             Rule(
