@@ -292,11 +292,3 @@ def retire_record(actor: Any, resource: Resource, rid: int, *, reason: str = "")
     batch.refresh_from_db()
     return batch
 
-
-def mask(value: Any) -> str:
-    """Sensitive values in lists show their ends only; the edit form shows the full value to the editor."""
-    text = ingest_rows.cell(value)
-    if len(text) <= 2:
-        return "*" * len(text)
-    keep = max(1, len(text) // 4)
-    return text[:keep] + "*" * (len(text) - 2 * keep) + text[-keep:]

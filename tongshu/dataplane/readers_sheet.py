@@ -142,6 +142,12 @@ def _xlsx_sheet_part(archive: zipfile.ZipFile, sheet_name: str | None) -> str | 
     return None
 
 
+def sheet_part(archive: zipfile.ZipFile, sheet_name: str | None) -> str | None:
+    """The zip path of an XLSX sheet's XML, if the workbook has that sheet and its part."""
+    part = _xlsx_sheet_part(archive, sheet_name)
+    return part if part is not None and part in archive.namelist() else None
+
+
 def formulas_without_values(
     path: str | Path, sheet_name: str | None = None, limit: int = 200
 ) -> list[FormulaCell]:

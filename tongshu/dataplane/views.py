@@ -12,14 +12,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
 from tongshu.catalog.models import Resource
 from tongshu.core.errors import DomainError, NotFound, PermissionDenied
 from tongshu.core.http import AuthenticatedHttpRequest
 from tongshu.core.views import error_page
 
-from . import permissions, services, uploads
+from . import permissions, services, tabs, uploads
 from .forms import UploadForm
 from .models import Batch
 
@@ -64,7 +66,8 @@ def _batch(user: Any, batch_id: int) -> Batch:
 @login_required
 @_page
 def index(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """数据管理: the published resources whose data the user manages, with their last load and row count."""
+    """数据管理: the published resources whose data the user manages (every department's for the operator), with
+    their last load and row count."""
     user = request.user
     if not user.has_role(*permissions.DEPARTMENT_MANAGER_ROLES, permissions.Role.OPERATOR_ADMIN):
         raise PermissionDenied("只有数据管理员、首席数据官和系统管理员可以管理数据", code="forbidden")
@@ -76,7 +79,12 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(resources, 30).get_page(request.GET.get("page"))
     for resource in page:
         resource.can_load = permissions.can_load_data(user, resource)
-    return render(request, "dataplane/index.html", {"page": page})
+        resource.can_browse = permissions.can_browse_data(user, resource)
+    return render(
+        request,
+        "dataplane/index.html",
+        {"page": page, "all_departments": user.has_role(permissions.Role.OPERATOR_ADMIN)},
+    )
 
 
 @login_required
@@ -101,46 +109,69 @@ def resource_data(request: AuthenticatedHttpRequest, resource_id: int) -> HttpRe
     )
 
 
+def upload_limits() -> dict[str, int]:
+    """Upload limits in MB by format (the page lists them; its script checks a file's size before sending it)."""
+    return {name: size for name, size in settings.DATAPLANE_UPLOAD_LIMITS_MB.items() if name != "default"}
+
+
+def _mb(size: int) -> int:
+    return int(size) * 1024 * 1024
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @_page
 def upload(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
+    """Step 1: the file and the load mode. Sent by htmx (with an upload progress bar) or as a plain form post; an
+    accepted file goes on to the mapping step, a refused one comes back with the reason beside the field."""
     resource = _resource(request.user, resource_id)
     if not permissions.can_load_data(request.user, resource):
         raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以加载数据", code="forbidden")
     services.published_schema(resource)
     form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        sheet = form.cleaned_data["sheet"].strip()
-        remembered = services.resource_data(resource).column_mapping
-        try:
-            batch = services.submit_file(
-                request.user,
-                resource,
-                form.cleaned_data["file"],
-                file_name=form.cleaned_data["file"].name,
-                mode=form.cleaned_data["mode"],
-                mapping={**remembered, services.SHEET_KEY: sheet} if sheet else None,
-            )
-        except DomainError as exc:
-            if exc.status in (401, 403, 404):
-                raise
-            form.add_error("file", exc.message)
-        else:
-            return redirect("dataplane:mapping", batch.pk)
-    limits = {
-        name.upper(): size for name, size in settings.DATAPLANE_UPLOAD_LIMITS_MB.items() if name != "default"
-    }
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            sheet = form.cleaned_data["sheet"].strip()
+            remembered = services.resource_data(resource).column_mapping
+            try:
+                batch = services.submit_file(
+                    request.user,
+                    resource,
+                    form.cleaned_data["file"],
+                    file_name=form.cleaned_data["file"].name,
+                    mode=form.cleaned_data["mode"],
+                    mapping={**remembered, services.SHEET_KEY: sheet} if sheet else None,
+                )
+            except DomainError as exc:
+                if exc.status in (401, 403, 404):
+                    raise
+                form.add_error("file", exc.message)
+                status = exc.status
+            else:
+                if getattr(request, "htmx", False):
+                    return HttpResponseClientRedirect(reverse("dataplane:mapping", args=[batch.pk]))
+                return redirect("dataplane:mapping", batch.pk)
+    limits = upload_limits()
+    default = settings.DATAPLANE_UPLOAD_LIMITS_MB["default"]
+    template = "dataplane/upload.html#upload-form" if getattr(request, "htmx", False) else "dataplane/upload.html"
     return render(
         request,
-        "dataplane/upload.html",
+        template,
         {
             "resource": resource,
             "version": resource.published_version,
             "form": form,
-            "limits": limits,
+            "limits": {name.upper(): size for name, size in limits.items()},
+            "upload_rules": {
+                "limits": {ext: _mb(limits.get(fmt, default)) for ext, fmt in services.FORMATS.items()},
+                "extensions": list(services.FORMATS),
+            },
+            "extensions": ",".join(services.FORMATS),
             "tab": "upload",
         },
+        status=status,
     )
 
 
@@ -214,6 +245,34 @@ def batch_detail(request: AuthenticatedHttpRequest, batch_id: int) -> HttpRespon
     }
     template = "dataplane/batch.html#status" if getattr(request, "htmx", False) else "dataplane/batch.html"
     return render(request, template, context)
+
+
+@login_required
+@_page
+def resource_ways(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
+    """A resource's ways in besides the upload (第十二条, 第十九条): its pull sources with their last run, its public
+    collection tasks, and the push API address for the business system that sends it rows."""
+    from .collection import tasks_visible_to
+    from .sources.services import sources_visible_to
+
+    resource = _resource(request.user, resource_id)
+    if not tabs.can_view_ways(request.user, resource):
+        raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以查看本资源的数据接入方式", code="forbidden")
+    sources = list(sources_visible_to(request.user).filter(resource=resource).prefetch_related("runs__batch"))
+    can_manage = permissions.can_load_data(request.user, resource)
+    return render(
+        request,
+        "dataplane/ways_tab.html",
+        {
+            "resource": resource,
+            "version": resource.published_version,
+            "sources": [(source, next(iter(source.runs.all()), None)) for source in sources],
+            "tasks": tasks_visible_to(request.user).filter(resource=resource)[:50],
+            "can_manage": can_manage,
+            "push_url": request.build_absolute_uri(f"/api/v1/data/resources/{resource.pk}/rows"),
+            "tab": "ways",
+        },
+    )
 
 
 @login_required

@@ -12,8 +12,7 @@ from django.views.decorators.http import require_POST
 from tongshu.core.errors import DomainError, PermissionDenied
 from tongshu.core.http import AuthenticatedHttpRequest
 
-from . import eforms
-from .ingest_rows import cell
+from . import display, eforms
 from .services import published_schema
 from .sources.services import is_manager, loadable_resources
 from .views_ways import loadable_resource, page, put_error
@@ -46,23 +45,15 @@ def eform_records(request: AuthenticatedHttpRequest, resource_id: int) -> HttpRe
             raise
         rows, has_next, error = [], False, exc.message
     columns = list(schema.columns)[:8]
-    table = [
-        {
-            "rid": row["_rid"],
-            "cells": [
-                eforms.mask(row[c.field_name])
-                if c.is_sensitive and row[c.field_name] is not None
-                else cell(row[c.field_name])
-                for c in columns
-            ],
-        }
-        for row in rows
-    ]
+    # The same masking and code names as the data browse page.
+    table = display.display_rows(schema, rows, columns=columns)
     return render(
         request,
         "dataplane/ways/eform_records.html",
         {
             "resource": resource,
+            "version": resource.published_version,
+            "tab": "eform",
             "columns": columns,
             "table": table,
             "searchable": eforms.searchable_columns(schema),

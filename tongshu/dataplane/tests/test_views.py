@@ -87,10 +87,10 @@ def test_mapping_prefilled_from_remembered_and_errors_shown(personas, resource, 
 def test_upload_form_errors_beside_the_field(personas, resource, client_for, settings):
     client = client_for(personas.provider_admin)
     response = post_file(client, resource, b"x", "a.exe")
-    assert response.status_code == 200 and "不支持的文件格式" in response.content.decode()
+    assert response.status_code == 400 and "不支持的文件格式" in response.content.decode()
     settings.DATAPLANE_UPLOAD_LIMITS_MB = {**settings.DATAPLANE_UPLOAD_LIMITS_MB, "csv": 0}
     response = post_file(client, resource, csv_bytes(GOOD), "a.csv")
-    assert "上传限制" in response.content.decode()
+    assert response.status_code == 413 and "上传限制" in response.content.decode()
     assert not Batch.objects.exists()
 
 
