@@ -291,4 +291,3 @@ def retire_record(actor: Any, resource: Resource, rid: int, *, reason: str = "")
         )
     batch.refresh_from_db()
     return batch
-

@@ -106,7 +106,7 @@ def estimated_rows(batch: Batch) -> int | None:
     """The records the batch's file holds (estimated), or None when it cannot be told cheaply."""
     from .services import SHEET_KEY
 
-    key = f"dataplane:batch-rows:{batch.pk}"
+    key = f"dataplane:batch-rows:{batch.pk}:{batch.file_size}:{Path(batch.file_path).name}"
     cached = cache.get(key)
     if cached is not None:
         return int(cached) or None

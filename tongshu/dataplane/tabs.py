@@ -45,7 +45,8 @@ def can_keep_records(user: Any, resource: Any) -> bool:
 def can_view_ways(user: Any, resource: Any) -> bool:
     """The ways-in tab (pull sources, collection tasks, push API): the provider's managers; the operator reads it."""
     return is_person(user) and (
-        permissions.can_load_data(user, resource) or bool(user.is_active and user.has_role(Role.OPERATOR_ADMIN))
+        permissions.can_load_data(user, resource)
+        or bool(user.is_active and user.has_role(Role.OPERATOR_ADMIN))
     )
 
 

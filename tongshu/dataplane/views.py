@@ -155,7 +155,9 @@ def upload(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
                 return redirect("dataplane:mapping", batch.pk)
     limits = upload_limits()
     default = settings.DATAPLANE_UPLOAD_LIMITS_MB["default"]
-    template = "dataplane/upload.html#upload-form" if getattr(request, "htmx", False) else "dataplane/upload.html"
+    template = (
+        "dataplane/upload.html#upload-form" if getattr(request, "htmx", False) else "dataplane/upload.html"
+    )
     return render(
         request,
         template,
@@ -257,7 +259,9 @@ def resource_ways(request: AuthenticatedHttpRequest, resource_id: int) -> HttpRe
 
     resource = _resource(request.user, resource_id)
     if not tabs.can_view_ways(request.user, resource):
-        raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以查看本资源的数据接入方式", code="forbidden")
+        raise PermissionDenied(
+            "只有资源提供部门的数据管理员或首席数据官可以查看本资源的数据接入方式", code="forbidden"
+        )
     sources = list(sources_visible_to(request.user).filter(resource=resource).prefetch_related("runs__batch"))
     can_manage = permissions.can_load_data(request.user, resource)
     return render(

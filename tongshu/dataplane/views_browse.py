@@ -131,8 +131,11 @@ def data_browse(request: HttpRequest, resource_id: int) -> HttpResponse:
         "next_link": "?" + _query_string(request, page=query.page + 1) if query.page < page.pages else "",
         "can_download": permissions.can_browse_data(request.user, resource),
         "library": Library.objects.filter(resource=resource).first(),
-        "schema_changes": [_described(change) for change in SchemaChange.objects.filter(resource=resource)[:5]],
+        "schema_changes": [
+            _described(change) for change in SchemaChange.objects.filter(resource=resource)[:5]
+        ],
         "download_query": f"?as_of={query.as_of_batch}" if query.as_of_batch else "",
+        "tab": "browse",
     }
     template = "dataplane/browse/browse.html"
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "browse-rows":

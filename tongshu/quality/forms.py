@@ -87,7 +87,6 @@ class RuleForm(forms.Form):
         self.fields["first_item"].choices = choices
         self.fields["second_item"].choices = [("", _("Choose an item")), *choices]
         target = self.fields["target"]
-        assert isinstance(target, forms.ModelChoiceField)
         target.queryset = Resource.objects.filter(
             published_version__isnull=False, is_retired=False
         ).select_related("published_version")

@@ -124,7 +124,10 @@ def test_a_never_loaded_resource_is_overdue_from_its_publication(personas):
     assert timely.never_loaded and timely.last_update is None
     assert timely.due_at == empty.published_version.published_at
     with time_machine.travel(START + timedelta(days=3), tick=False):
-        assert timely.is_overdue(START + timedelta(days=3)) and timely.days_overdue(START + timedelta(days=3)) == 3
+        assert (
+            timely.is_overdue(START + timedelta(days=3))
+            and timely.days_overdue(START + timedelta(days=3)) == 3
+        )
         opened = overdue.check_overdue()
     assert [alert.resource for alert in opened] == [empty]
     todo = Message.objects.get(topic=f"quality.overdue:{empty.pk}", recipient=personas.provider_admin)
