@@ -3,7 +3,8 @@ whole, against the rows the pipeline has read so far (`Batch.rows_read`, written
 
 - CSV and NDJSON: the file's size over the bytes per row of its first 64 KiB;
 - JSON (an array of objects): the same, counting the objects the first 64 KiB holds;
-- XLSX: the sheet's `<dimension ref="A1:K5001">`, which spreadsheet programs write at the head of the sheet;
+- XLSX: the sheet's `<dimension ref="A1:K5001">`, which spreadsheet programs write at the head of the sheet (a small
+  file without it is parsed, as below);
 - XLS and ODS (no such hint): the sheet's height by python-calamine, for files up to a few MB only — above that
   the page shows the rows read without a percentage.
 
@@ -117,7 +118,7 @@ def estimated_rows(batch: Batch) -> int | None:
             "csv": lambda: _lines_rows(batch, header_line=True),
             "ndjson": lambda: _lines_rows(batch, header_line=False),
             "json": lambda: _json_rows(batch),
-            "xlsx": lambda: _xlsx_rows(batch, sheet_name),
+            "xlsx": lambda: _xlsx_rows(batch, sheet_name) or _parsed_sheet_rows(batch, sheet_name),
             "xls": lambda: _parsed_sheet_rows(batch, sheet_name),
             "ods": lambda: _parsed_sheet_rows(batch, sheet_name),
         }

@@ -121,3 +121,21 @@ def test_dashboard_data_links_only_for_those_allowed(personas, client_for, resou
     # The authority has no batches tab: its data link is the quality tab.
     assert f'href="/quality/resources/{resource.pk}/" data-testid="data-page"' in html
     assert f"/data/resources/{resource.pk}/" not in html
+
+
+def test_dashboard_links_cost_no_query_per_resource(personas, client_for, resource):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(personas.provider_cdo)
+    client.get(reverse("quality:department"))  # warm caches (session, menus)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("quality:department")).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for number in range(4):
+        make_population(personas.provider_org, name=f"资源{number}")
+    assert queries() == few
