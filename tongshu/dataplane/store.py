@@ -147,21 +147,40 @@ def build_tables(engine: sa.Engine, schema: ResourceSchema) -> tuple[sa.Table, s
 
 
 def ensure_indexes(schema: ResourceSchema, engine: sa.Engine | None = None) -> int:
-    """Build the indexes (the unique key index and the query indexes) a first load left out (see
-    `BatchWriter.commit`); returns how many were built. Safe to
-    run again and beside readers; on SQLite it holds the write lock while it builds."""
+    """Build what a first load left out (see `BatchWriter.commit`): on PostgreSQL the primary key, then the unique
+    key index and the query indexes; returns how many were built. Safe to run again and beside readers; each is
+    built in its own transaction (on SQLite holding the write lock while it builds)."""
     engine = engine or get_engine()
     table, _history = build_tables(engine, schema)
     with engine.connect() as conn:
-        inspector = sa.inspect(conn)
-        if not inspector.has_table(table.name, schema=table.schema):
+        if not sa.inspect(conn).has_table(table.name, schema=table.schema):
             return 0
-        existing = {index["name"] for index in inspector.get_indexes(table.name, schema=table.schema)}
-    missing = [index for index in table.indexes if index.name not in existing]
-    for index in missing:
+        missing = _missing_structures(conn, table)
+    for statement in missing:
         with engine.begin() as conn:
-            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+            statement(conn)
     return len(missing)
+
+
+def _missing_structures(conn: sa.Connection, table: sa.Table) -> list[Any]:
+    """Statements (callables on a connection) building the primary key (PostgreSQL) and indexes `table` lacks."""
+    engine = conn.engine
+    inspector = sa.inspect(conn)
+    statements: list[Any] = []
+    if not is_sqlite(engine) and not inspector.get_pk_constraint(table.name, schema=table.schema).get(
+        "constrained_columns"
+    ):
+        target, name = _qualified(engine, table), _quote(engine, table.name + "_pkey")
+        statements.append(
+            lambda c: c.exec_driver_sql(f"ALTER TABLE {target} ADD CONSTRAINT {name} PRIMARY KEY (_rid)")
+        )
+    existing = {index["name"] for index in inspector.get_indexes(table.name, schema=table.schema)}
+    for index in table.indexes:
+        if index.name not in existing:
+            statements.append(
+                lambda c, index=index: c.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+            )
+    return statements
 
 
 def batches_table(engine: sa.Engine) -> sa.Table:
@@ -344,19 +363,15 @@ class BatchWriter:
                 conn.execute(sa.schema.DropIndex(index, if_exists=True))
             if not is_sqlite(self.engine):
                 # COPY into a table without its primary key is about twice as fast: the load numbers `_rid` itself
-                # (an empty table has no history, so numbering from 1 is safe) and the key is added at commit.
+                # (an empty table has no history, so numbering from 1 is safe) and the key is added after, with the indexes.
                 conn.exec_driver_sql(
                     f"ALTER TABLE {_qualified(self.engine, self.table)} "
                     f"DROP CONSTRAINT IF EXISTS {_quote(self.engine, self.table.name + '_pkey')}"
                 )
         else:
-            # Query indexes a first load left to its task, if that has not run yet: built once, in this batch.
-            existing = {
-                i["name"] for i in sa.inspect(conn).get_indexes(self.table.name, schema=self.table.schema)
-            }
-            for index in self.table.indexes:
-                if index.name not in existing:
-                    conn.execute(sa.schema.CreateIndex(index))
+            # What a first load left to its task, if that has not run yet: built once, in this batch.
+            for statement in _missing_structures(conn, self.table):
+                statement(conn)
             if not is_sqlite(self.engine):
                 self._create_staging(conn)
         if is_sqlite(self.engine):
@@ -504,11 +519,8 @@ class BatchWriter:
                     "ORDER BY rowid"
                 )
             else:
+                # The primary key on `_rid` (numbered by this load, so unique) is added by the task too.
                 target = _qualified(self.engine, self.table)
-                conn.exec_driver_sql(
-                    f"ALTER TABLE {target} ADD CONSTRAINT {_quote(self.engine, self.table.name + '_pkey')} "
-                    "PRIMARY KEY (_rid)"
-                )
                 conn.execute(
                     sa.text("SELECT setval(pg_get_serial_sequence(:t, '_rid'), :n, false)"),
                     {"t": target, "n": self._next_rid},
