@@ -95,6 +95,12 @@ def save_source(
         raise ValidationFailed(
             "请求头名称只能包含英文字母、数字和连字符", code="invalid", field="auth_header_name"
         )
+    dialect = ""
+    if database_url:
+        try:
+            dialect = database.dialect_of(database_url)
+        except http.SourceFault as fault:
+            raise ValidationFailed(fault.message, code=fault.code, field="database_url") from None
     with transaction.atomic():
         source = source or PullSource(resource=resource, owner=actor)
         old_cipher, old_column = source.cipher, source.incremental_column
@@ -103,7 +109,7 @@ def save_source(
                 setattr(source, name, cleaned[name])
         if source.kind == SourceKind.DATABASE:
             if database_url:
-                source.database_dialect = database.dialect_of(database_url)
+                source.database_dialect = dialect
                 source.database_secret = crypto.encrypt(database_url, source.cipher)
             elif source.database_secret and old_cipher != source.cipher:
                 source.database_secret = crypto.encrypt(crypto.decrypt(source.database_secret), source.cipher)
@@ -142,15 +148,17 @@ def _current(source: PullSource) -> dict[str, Any]:
 
 
 def delete_source(actor: Any, source: PullSource) -> None:
+    """Remove a source; what it loaded (data, batches) stays. Its runs go with it."""
     _check_manage(actor, source.resource)
-    record(
-        "source.deleted",
-        actor=actor,
-        organization=source.resource.provider,
-        target=source,
-        details={"name": source.name},
-    )
-    source.delete()
+    with transaction.atomic():
+        record(
+            "source.deleted",
+            actor=actor,
+            organization=source.resource.provider,
+            target=source,
+            details={"name": source.name},
+        )
+        source.delete()
 
 
 # --- running -----------------------------------------------------------------------------------------------------
