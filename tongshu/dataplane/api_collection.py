@@ -179,12 +179,11 @@ def task_publish(request: HttpRequest, task_id: int) -> Any:
 
 
 @router.post("/tasks/{task_id}/close", response={200: TaskOut, **ERRORS}, summary="关闭采集任务")
-def task_close(request: HttpRequest, task_id: int, body: CloseIn | None = None) -> Any:
+def task_close(request: HttpRequest, task_id: int, body: CloseIn) -> Any:
     """Close a published task (its link stops taking submissions; pending ones can still be reviewed) or drop a
-    draft. Closing a closed task changes nothing."""
+    draft. Body: `{}` or `{"reason": "…"}`. Closing a closed task changes nothing."""
     user = calling_user(request)
-    reason = body.reason if body else ""
-    task = collection.close_task(user, collection.get_task(user, task_id), reason)
+    task = collection.close_task(user, collection.get_task(user, task_id), body.reason)
     return task_out(request, collection.get_task(user, task.pk))
 
 

@@ -240,6 +240,6 @@ def source_run(request: HttpRequest, source_id: int) -> Any:
 
     user = calling_user(request)
     source = sources.get_source(user, source_id)
-    loadable_resource(user, source.resource_id)
+    sources.check_manage(user, source.resource)
     run_pull_source.enqueue(source.pk, user.pk)
     return Status(202, {"source_id": source.pk, "message": "已加入运行队列，完成后在最近运行中显示结果"})
