@@ -79,7 +79,7 @@ def _check_manage(actor: Any, resource: Resource) -> None:
         raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以管理采集任务", code="forbidden")
 
 
-STATUS_NAMES = {
+STATUS_NAMES: dict[str, str] = {
     CollectionStatus.DRAFT: "草稿",
     CollectionStatus.OPEN: "采集中",
     CollectionStatus.CLOSED: "已结束",
@@ -97,7 +97,7 @@ def _clean_task(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
         text = str(values.get(name) or "").strip()
         if not text:
             raise ValidationFailed("此项必填", code="required", field=name)
-        limit = CollectionTask._meta.get_field(name).max_length or 2000
+        limit = getattr(CollectionTask._meta.get_field(name), "max_length", None) or 2000
         if len(text) > limit:
             raise ValidationFailed(f"不能超过 {limit} 个字符", code="too_long", field=name)
         cleaned[name] = text

@@ -221,6 +221,7 @@ def add_mapping(
 ) -> LibraryMapping:
     """Declare one source of a library, after the others (a union's earlier sources win on the same key). Field
     names are checked against both published versions; a source is declared once per kind (409)."""
+    _require_manager(actor, library.resource)
     field_map = _checked_map(field_map, "field_map")
     join_on = _checked_map(join_on or {}, "join_on")
     _check_mapping(actor, library, source, kind, field_map, join_on)
@@ -259,6 +260,7 @@ def update_mapping(
 ) -> LibraryMapping:
     """Change a mapping's fields, join items or place in the order; its source and kind stay (delete and add
     instead). Takes effect at the next refresh."""
+    _require_manager(actor, mapping.library.resource)
     new_map = _checked_map(mapping.field_map if field_map is None else field_map, "field_map")
     new_join = _checked_map(mapping.join_on if join_on is None else join_on, "join_on")
     if position is not None and not 0 <= position <= 10_000:

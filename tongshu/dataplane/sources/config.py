@@ -59,7 +59,7 @@ def clean(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
     for name in TEXT_FIELDS:
         if name in cleaned:
             cleaned[name] = str(cleaned[name] or "").strip()
-            limit = PullSource._meta.get_field(name).max_length
+            limit = getattr(PullSource._meta.get_field(name), "max_length", None)
             if limit and len(cleaned[name]) > limit:
                 raise ValidationFailed(f"不能超过 {limit} 个字符", code="too_long", field=name)
     if not cleaned.get("name"):

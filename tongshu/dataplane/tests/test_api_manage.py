@@ -550,6 +550,13 @@ def test_bad_mappings_are_refused_and_nothing_changes(personas, world, client_fo
     ):
         response = send(operator, "patch", url, body)
         assert response.status_code == status and response.json()["code"] == code, (body, response.json())
+    # Whoever may not manage the library learns that first, whatever the body holds.
+    outsider = client_for(personas.outsider)
+    for method, target, body in (
+        ("post", f"{base}/mappings", {"source_id": people.pk, "kind": "union", "field_map": {"x": "y"}}),
+        ("patch", url, {"position": -1}),
+    ):
+        assert send(outsider, method, target, body).json()["code"] == "forbidden"
     assert list(LibraryMapping.objects.values_list("pk", "field_map", "position")) == [(mapping.pk, UNION, 0)]
     bad_theme = send(operator, "put", base, {"kind": "base", "theme": "weather"})
     assert bad_theme.status_code == 400 and bad_theme.json()["code"] == "invalid_theme"
