@@ -263,31 +263,45 @@ def _qualified(engine: sa.Engine, table: sa.Table) -> str:
     return preparer.format_table(table)
 
 
-STAGE = "tongshu_stage"  # the schema name a SQLite batch's stage file is attached under
+STAGE = "tongshu_stage"  # stage files are attached as tongshu_stage0, tongshu_stage1, …
 
 
 class SqliteStage:
-    """A SQLite batch's rows, bulk-written from Arrow by the ADBC SQLite driver into a scratch database file beside
-    the data-plane database, then copied into it by one `INSERT … SELECT` inside the batch's transaction.
+    """A SQLite batch's rows, bulk-written from Arrow by the ADBC SQLite driver into scratch database files beside
+    the data-plane database, each then copied into it by one `INSERT … SELECT` inside the batch's transaction.
 
     Python's `sqlite3` binds every value of every row through Python objects (`executemany`); ADBC writes Arrow
     columns from C++ without them, at several times the speed. Two SQLite libraries must never have the same file
     open at once (closing a file in one releases the other's POSIX locks), so the ADBC connection only ever sees
-    this scratch file, and `sqlite3` attaches it only after ADBC has closed it."""
+    these scratch files, and `sqlite3` attaches a file only after ADBC has closed it.
 
-    def __init__(self, database: str, batch_id: int, keys: Sequence[str]) -> None:
-        self.path = Path(f"{database}.stage-b{batch_id}")
+    A first load stages in parts (`PART_ROWS`): a full part is closed and copied at once, while the pipeline's
+    producer thread validates the next chunks, so little copying is left for the commit. SQLite attaches at most ten
+    databases, so there are at most eight parts: the last takes whatever remains. A merge stages in one indexed
+    file (it joins on the key items)."""
+
+    PART_ROWS = (131_072, 131_072, 131_072, 131_072, 262_144, 524_288, 1_048_576)
+
+    def __init__(self, database: str, batch_id: int, keys: Sequence[str], *, parts: bool) -> None:
+        self.base = f"{database}.stage-b{batch_id}"
         self.keys = list(keys)
+        self.parts = parts
         self.rows = 0
+        self.index = 0  # the part being written
+        self._part_rows = 0
         self._connection: Any = None
         self._cursor: Any = None
-        self.discard()  # a stage left by a process killed mid-batch
+        self.discard()  # parts left by a process killed mid-batch
 
-    def append(self, frame: pl.DataFrame) -> None:
+    def path(self, index: int) -> Path:
+        return Path(f"{self.base}-{index}")
+
+    def append(self, frame: pl.DataFrame) -> Path | None:
+        """Stage the rows; returns a part that is now complete (closed, ready to attach), if any."""
         if self._connection is None:
             import adbc_driver_sqlite.dbapi as adbc_sqlite
 
-            self._connection = adbc_sqlite.connect(str(self.path), autocommit=True)
+            self._connection = adbc_sqlite.connect(str(self.path(self.index)), autocommit=True)
             self._cursor = self._connection.cursor()
             # Scratch data: no journal, no syncs (a crash just leaves a file the next attempt deletes).
             self._cursor.execute("PRAGMA journal_mode=OFF")
@@ -295,18 +309,29 @@ class SqliteStage:
         self._cursor.adbc_ingest(
             "s",
             frame.to_arrow(compat_level=pl.CompatLevel.oldest()),
-            mode="append" if self.rows else "create",
+            mode="append" if self._part_rows else "create",
         )
         self.rows += frame.height
+        self._part_rows += frame.height
+        if self.parts and self.index < len(self.PART_ROWS) and self._part_rows >= self.PART_ROWS[self.index]:
+            return self._seal()
+        return None
 
-    def finish(self) -> None:
-        """Index the key items (the merge joins on them) and close the ADBC connection: the file is complete."""
+    def finish(self) -> Path | None:
+        """Close the part being written (indexing the key items for a merge); returns it, if it holds any rows."""
         if self._connection is None:
-            return
+            return None
         if self.keys:
             names = ", ".join('"' + key.replace('"', '""') + '"' for key in self.keys)
             self._cursor.execute(f"CREATE INDEX s_key ON s ({names})")
+        return self._seal()
+
+    def _seal(self) -> Path:
         self._close()
+        sealed = self.path(self.index)
+        self.index += 1
+        self._part_rows = 0
+        return sealed
 
     def _close(self) -> None:
         if self._connection is not None:
@@ -316,8 +341,9 @@ class SqliteStage:
 
     def discard(self) -> None:
         self._close()
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        folder, prefix = Path(self.base).parent, Path(self.base).name + "-"
+        for leftover in folder.glob(f"{prefix}*"):
+            leftover.unlink(missing_ok=True)
 
 
 class BatchWriter:
@@ -341,7 +367,7 @@ class BatchWriter:
         self._rows = 0
         self._next_rid = 1  # PostgreSQL first load: `_rid` numbered by the load (see __enter__)
         self._stage: SqliteStage | None = None
-        self._attached = False
+        self._attached: list[str] = []
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
     def __enter__(self) -> BatchWriter:
@@ -379,8 +405,9 @@ class BatchWriter:
             if not database or database == ":memory:":
                 raise ValueError("the SQLite data-plane store must be a database file")
             # A merge joins the stage on the key items: index them there (a first load needs no index).
-            self._stage = SqliteStage(database, self.batch_id, () if self._direct else self.schema.key_fields)
-            self._staging = f"{STAGE}.s"
+            keys = () if self._direct else self.schema.key_fields
+            self._stage = SqliteStage(database, self.batch_id, keys, parts=self._direct)
+            self._staging = f"{STAGE}0.s"
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -400,9 +427,8 @@ class BatchWriter:
                     self._stage.discard()
 
     def _detach(self, conn: sa.Connection) -> None:
-        if self._attached:
-            self._attached = False
-            conn.exec_driver_sql(f"DETACH DATABASE {STAGE}")
+        while self._attached:
+            conn.exec_driver_sql(f"DETACH DATABASE {self._attached.pop()}")
 
     def _rollback(self, conn: sa.Connection) -> None:
         if is_sqlite(self.engine):
@@ -472,16 +498,23 @@ class BatchWriter:
 
     def _write_sqlite(self, frame: pl.DataFrame) -> None:
         assert self._stage is not None
-        self._stage.append(frame)
+        complete = self._stage.append(frame)
+        if complete is not None:
+            self._take_part(complete)
 
-    def _attach_stage(self, conn: sa.Connection) -> None:
-        """Close the stage's ADBC connection, then attach its file to this transaction's connection."""
-        assert self._stage is not None
-        self._stage.finish()
-        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {STAGE}", (str(self._stage.path),))
-        self._attached = True
-        if not self._stage.rows:  # nothing written (an empty batch): an empty stage of the right columns
-            self._create_staging(conn)
+    def _take_part(self, path: Path) -> None:
+        """Attach a closed stage part to this transaction's connection; a first load copies it in at once."""
+        assert self._connection is not None
+        conn, name = self._connection, f"{STAGE}{len(self._attached)}"
+        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {name}", (str(path),))
+        self._attached.append(name)
+        if self._direct:
+            names = ", ".join(_quote(self.engine, column) for column in self.columns)
+            # The batch id and time are values we generate, never input: safe to inline.
+            conn.exec_driver_sql(
+                f"INSERT INTO main.{_qualified(self.engine, self.table)} ({names}, _batch, _updated_at, _deleted) "
+                f"SELECT {names}, {self.batch_id}, '{self.now.isoformat(sep=' ')}', 0 FROM {name}.s ORDER BY rowid"
+            )
 
     def _write_postgres(self, payload: bytes) -> None:
         assert self._connection is not None
@@ -503,22 +536,23 @@ class BatchWriter:
         conn = self._connection
         assert conn is not None
         if is_sqlite(self.engine):
-            self._attach_stage(conn)
+            assert self._stage is not None
+            last = self._stage.finish()
+            if last is not None:
+                self._take_part(last)
+            elif (
+                not self._direct and not self._attached
+            ):  # an empty batch to merge: an empty stage of its columns
+                conn.exec_driver_sql(f"ATTACH DATABASE ? AS {STAGE}0", (str(self._stage.path(0)),))
+                self._attached.append(f"{STAGE}0")
+                self._create_staging(conn)
         if self._direct:
             # No index is built inside the transaction: the batch's keys are unique (the pipeline checks them
             # across the whole batch, with row numbers) and the table was empty, so the unique key index cannot fail;
             # it and the query indexes follow right after, from `ensure_indexes` (a task), so the batch is visible
             # and the write lock free sooner. A batch that comes before the task builds them first (`__enter__`).
             self.summary.inserted = self._rows
-            if is_sqlite(self.engine):
-                names = ", ".join(_quote(self.engine, name) for name in self.columns)
-                # The batch id and time are values we generate, never input: safe to inline.
-                conn.exec_driver_sql(
-                    f"INSERT INTO main.{_qualified(self.engine, self.table)} ({names}, _batch, _updated_at, _deleted) "
-                    f"SELECT {names}, {self.batch_id}, '{self.now.isoformat(sep=' ')}', 0 FROM {self._staging} "
-                    "ORDER BY rowid"
-                )
-            else:
+            if not is_sqlite(self.engine):  # (SQLite: the stage parts are already copied in, `_take_part`)
                 # The primary key on `_rid` (numbered by this load, so unique) is added by the task too.
                 target = _qualified(self.engine, self.table)
                 conn.execute(

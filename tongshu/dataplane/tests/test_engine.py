@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -134,6 +135,37 @@ def test_duplicate_keys_across_chunks_name_the_first_row(data_url):
     }
     assert result.status == "applied" and result.summary.inserted == 2
     assert rows() == [("11010519491231002X", "张三", "2"), ("430623199001011237", "李四", "1")]
+
+
+def test_a_first_load_in_many_stage_parts_keeps_every_row_in_order(data_url, monkeypatch):
+    """SQLite stages a first load in parts copied in as they fill (at most eight: the last takes the rest)."""
+    monkeypatch.setattr(store.SqliteStage, "PART_ROWS", (1, 2, 1, 1, 1, 1, 1))
+    births = [f"19{n:02d}0101" for n in range(50, 62)]
+    lines = []
+    for n, birth in enumerate(births):
+        body = f"430623{birth}{n:03d}"
+        lines.append(f"{body}{_check(body)},人{n},,{birth},{n}")
+    text = "公民身份号码,姓名,性别,出生日期,年收入\n" + "\n".join(lines) + "\n"
+    (whole,) = chunks_of(text)
+    result = pipeline.run_pipeline(
+        SCHEMA,
+        [whole.slice(n, 1) for n in range(whole.height)],
+        batch_id=1,
+        mode="replace",
+        policy="reject",
+        rules=rules_for(SCHEMA, []),
+    )
+    assert result.status == "applied" and result.summary.inserted == 12
+    loaded = list(store.read_rows(SCHEMA))
+    assert [r["name"] for r in loaded] == [f"人{n}" for n in range(12)]
+    assert [r["_rid"] for r in loaded] == list(range(1, 13))
+    assert not list(Path(data_url.removeprefix("sqlite:///")).parent.glob("*.stage-b*"))
+
+
+def _check(body: str) -> str:
+    from tongshu.core.checksums import ID_CHECK, ID_WEIGHTS
+
+    return ID_CHECK[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True)) % 11]
 
 
 def test_gbk_csv_with_other_delimiter(data_url):
