@@ -460,17 +460,11 @@ class BatchWriter:
         if frame.height == 0:
             return Prepared(0, frame)
         if is_sqlite(self.engine):
-            # sqlite3 has no date type: store ISO text, as SQLAlchemy's SQLite dialect reads it back.
-            temporal = [name for name, dtype in frame.schema.items() if dtype in (pl.Date, pl.Datetime)]
-            if temporal:
-                frame = frame.with_columns(
-                    [
-                        pl.col(name).dt.strftime(
-                            "%Y-%m-%d" if frame.schema[name] == pl.Date else "%Y-%m-%d %H:%M:%S.%f"
-                        )
-                        for name in temporal
-                    ]
-                )
+            # SQLite has no date type: ISO text, as SQLAlchemy's SQLite dialect reads it back. ADBC writes dates as
+            # "YYYY-MM-DD" itself; date-times it would write with a "T", so they are formatted here.
+            moments = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime)]
+            if moments:
+                frame = frame.with_columns([pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%f") for name in moments])
             return Prepared(frame.height, frame)
         if self._direct:
             frame = frame.with_columns(
