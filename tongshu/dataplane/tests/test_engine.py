@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from tongshu.dataplane import pipeline, readers, store
-from tongshu.dataplane.schema import Column, ResourceSchema, parse_length
+from tongshu.dataplane.schema import Column, ResourceSchema, column_length
 from tongshu.quality.engine import CrossRule, rules_for, validate
 
 
@@ -27,15 +27,15 @@ SCHEMA = ResourceSchema(
             "id_no",
             "公民身份号码",
             "C",
-            parse_length("C18"),
+            column_length("C18"),
             is_key=True,
             is_required=True,
             check_rule="resident_id",
         ),
-        Column("name", "姓名", "C", parse_length("C..10"), is_required=True, is_queryable=True),
-        Column("sex", "性别", "C", parse_length("C1"), code_values=(("1", "男性"), ("2", "女性"))),
-        Column("birth", "出生日期", "D", parse_length("D8")),
-        Column("income", "年收入", "N", parse_length("N10,2")),
+        Column("name", "姓名", "C", column_length("C..10"), is_required=True, is_queryable=True),
+        Column("sex", "性别", "C", column_length("C1"), code_values=(("1", "男性"), ("2", "女性"))),
+        Column("birth", "出生日期", "D", column_length("D8")),
+        Column("income", "年收入", "N", column_length("N10,2")),
     ),
 )
 MAPPING = {"公民身份号码": "id_no", "姓名": "name", "性别": "sex", "出生日期": "birth", "年收入": "income"}
@@ -190,8 +190,8 @@ def test_a_department_cross_rule_replaces_the_implied_one():
         resource_id=43,
         table_name="r43",
         columns=(
-            Column("id_no", "公民身份号码", "C", parse_length("C18"), is_key=True, check_rule="resident_id"),
-            Column("birth", "出生日期", "D", parse_length("D8"), element="DE0004"),
+            Column("id_no", "公民身份号码", "C", column_length("C18"), is_key=True, check_rule="resident_id"),
+            Column("birth", "出生日期", "D", column_length("D8"), element="DE0004"),
         ),
     )
     frame = pl.DataFrame({"id_no": ["11010519491231002X"], "birth": ["1950-01-01"], "_row": [2]})

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tongshu.dataplane import store
-from tongshu.dataplane.schema import Column, ResourceSchema, parse_length
+from tongshu.dataplane.schema import Column, ResourceSchema, column_length
 
 pytestmark = pytest.mark.postgres
 
@@ -17,10 +17,10 @@ SCHEMA = ResourceSchema(
     table_name="r7",
     namespace="org_3",
     columns=(
-        Column("id_no", "公民身份号码", "C", parse_length("C18"), is_key=True, is_required=True),
-        Column("name", "姓名", "C", parse_length("C..10"), is_queryable=True),
-        Column("birth", "出生日期", "D", parse_length("D8")),
-        Column("income", "年收入", "N", parse_length("N10,2")),
+        Column("id_no", "公民身份号码", "C", column_length("C18"), is_key=True, is_required=True),
+        Column("name", "姓名", "C", column_length("C..10"), is_queryable=True),
+        Column("birth", "出生日期", "D", column_length("D8")),
+        Column("income", "年收入", "N", column_length("N10,2")),
     ),
 )
 
