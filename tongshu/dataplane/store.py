@@ -464,7 +464,9 @@ class BatchWriter:
             # "YYYY-MM-DD" itself; date-times it would write with a "T", so they are formatted here.
             moments = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime)]
             if moments:
-                frame = frame.with_columns([pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%f") for name in moments])
+                frame = frame.with_columns(
+                    [pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%f") for name in moments]
+                )
             return Prepared(frame.height, frame)
         if self._direct:
             frame = frame.with_columns(

@@ -50,6 +50,7 @@ DATETIME_FORMATS = (
     "%Y/%m/%d %H:%M:%S",
     "%Y%m%d%H%M%S",
     "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",  # midnight: spreadsheet readers give a date-time cell at 00:00 as a bare date
 )
 PHONE_PATTERN = r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?|\d{7,8})$"
 
@@ -228,7 +229,9 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
                 Rule(
                     "length",
                     name,
-                    f"长度应为 {column.length.minimum}",
+                    f"长度应为 {column.length.minimum}"
+                    if column.length.minimum == column.length.maximum
+                    else f"长度不应少于 {column.length.minimum}",
                     present & (length < column.length.minimum),
                 )
             )

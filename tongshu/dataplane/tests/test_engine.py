@@ -80,6 +80,27 @@ def test_checksums_and_typed_values():
     assert result.typed["sex"].to_list()[0] == "2"  # a name of the code set is stored as its code
 
 
+def test_a_date_time_item_takes_a_bare_date_as_midnight_and_a_minimum_length_is_worded_as_such():
+    schema = ResourceSchema(
+        resource_id=43,
+        table_name="r43",
+        namespace="org_1",
+        columns=(
+            Column("at", "登记时间", "T", column_length("T19")),
+            Column("code", "编码", "C", column_length("C2..10")),
+        ),
+    )
+    frame = pl.DataFrame({"at": ["2024-05-07", "2024-05-07 08:30:00"], "code": ["A", "AB"], "_row": [2, 3]})
+    result = validate(frame, schema, rules_for(schema))
+    assert [str(value) for value in result.typed["at"].to_list()] == [
+        "2024-05-07 00:00:00",
+        "2024-05-07 08:30:00",
+    ]
+    assert [(e["row"], e["code"], e["reason"]) for e in result.errors.to_dicts()] == [
+        (2, "length", "长度不应少于 2")
+    ]
+
+
 def test_first_load_upsert_history_and_as_of(data_url):
     first = run(GOOD, 1)
     assert first.status == "applied" and first.summary.inserted == 2
