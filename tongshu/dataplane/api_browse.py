@@ -10,7 +10,7 @@ Filters are query parameters `f_<field name>=<value>` on queryable items, as on 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -212,7 +212,7 @@ def changes(request: HttpRequest, resource_id: int, params: Annotated[ChangesPar
                 "batch": change["_batch"],
                 "rid": change["_rid"],
                 "op": change["_op"],
-                "updated_at": change["_updated_at"],
+                "updated_at": change["_updated_at"].replace(tzinfo=UTC),  # the store keeps UTC, naive
                 "row": {name: change.get(name) for name in names},
             }
             for change in log.changes

@@ -134,6 +134,7 @@ def test_api_pages_the_log_by_cursor(personas, history, client_for):
     change = body["changes"][0]
     assert set(change) == {"batch", "rid", "op", "updated_at", "row"}
     assert change["batch"] == first and change["op"] == "insert" and change["row"]["f001"] == masked(0)
+    assert change["updated_at"].endswith("Z") or change["updated_at"].endswith("+00:00")
     assert change["row"]["f005"] == "1980-01-10" and change["row"]["f004"] == "章华镇"
     assert body["next_cursor"] == f"{first}:{body['changes'][-1]['rid']}"
     everything = body["changes"]
