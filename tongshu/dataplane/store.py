@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -147,26 +148,41 @@ def build_tables(engine: sa.Engine, schema: ResourceSchema) -> tuple[sa.Table, s
     return table, history
 
 
-def key_index(table: sa.Table) -> sa.Index | None:
-    """The unique index on the key items: it must exist whenever a batch commits (merges and uniqueness rely on it)."""
-    return next((index for index in table.indexes if index.name == f"{table.name}_key"), None)
-
-
 def ensure_indexes(schema: ResourceSchema, engine: sa.Engine | None = None) -> int:
-    """Build the query indexes a first load left out (see `BatchWriter.commit`); returns how many were built. Safe to
-    run again and beside readers; on SQLite it holds the write lock while it builds."""
+    """Build what a first load left out (see `BatchWriter.commit`): on PostgreSQL the primary key, then the unique
+    key index and the query indexes; returns how many were built. Safe to run again and beside readers; each is
+    built in its own transaction (on SQLite holding the write lock while it builds)."""
     engine = engine or get_engine()
     table, _history = build_tables(engine, schema)
     with engine.connect() as conn:
-        inspector = sa.inspect(conn)
-        if not inspector.has_table(table.name, schema=table.schema):
+        if not sa.inspect(conn).has_table(table.name, schema=table.schema):
             return 0
-        existing = {index["name"] for index in inspector.get_indexes(table.name, schema=table.schema)}
-    missing = [index for index in table.indexes if index.name not in existing]
-    for index in missing:
+        missing = _missing_structures(conn, table)
+    for statement in missing:
         with engine.begin() as conn:
-            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+            statement(conn)
     return len(missing)
+
+
+def _missing_structures(conn: sa.Connection, table: sa.Table) -> list[Any]:
+    """Statements (callables on a connection) building the primary key (PostgreSQL) and indexes `table` lacks."""
+    engine = conn.engine
+    inspector = sa.inspect(conn)
+    statements: list[Any] = []
+    if not is_sqlite(engine) and not inspector.get_pk_constraint(table.name, schema=table.schema).get(
+        "constrained_columns"
+    ):
+        target, name = _qualified(engine, table), _quote(engine, table.name + "_pkey")
+        statements.append(
+            lambda c: c.exec_driver_sql(f"ALTER TABLE {target} ADD CONSTRAINT {name} PRIMARY KEY (_rid)")
+        )
+    existing = {index["name"] for index in inspector.get_indexes(table.name, schema=table.schema)}
+    for index in table.indexes:
+        if index.name not in existing:
+            statements.append(
+                lambda c, index=index: c.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+            )
+    return statements
 
 
 def batches_table(engine: sa.Engine) -> sa.Table:
@@ -249,6 +265,63 @@ def _qualified(engine: sa.Engine, table: sa.Table) -> str:
     return preparer.format_table(table)
 
 
+STAGE = "tongshu_stage"  # the schema name a SQLite batch's stage file is attached under
+
+
+class SqliteStage:
+    """A SQLite batch's rows, bulk-written from Arrow by the ADBC SQLite driver into a scratch database file beside
+    the data-plane database, then copied into it by one `INSERT … SELECT` inside the batch's transaction.
+
+    Python's `sqlite3` binds every value of every row through Python objects (`executemany`); ADBC writes Arrow
+    columns from C++ without them, at several times the speed. Two SQLite libraries must never have the same file
+    open at once (closing a file in one releases the other's POSIX locks), so the ADBC connection only ever sees
+    this scratch file, and `sqlite3` attaches it only after ADBC has closed it."""
+
+    def __init__(self, database: str, batch_id: int, keys: Sequence[str]) -> None:
+        self.path = Path(f"{database}.stage-b{batch_id}")
+        self.keys = list(keys)
+        self.rows = 0
+        self._connection: Any = None
+        self._cursor: Any = None
+        self.discard()  # a stage left by a process killed mid-batch
+
+    def append(self, frame: pl.DataFrame) -> None:
+        if self._connection is None:
+            import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+            self._connection = adbc_sqlite.connect(str(self.path), autocommit=True)
+            self._cursor = self._connection.cursor()
+            # Scratch data: no journal, no syncs (a crash just leaves a file the next attempt deletes).
+            self._cursor.execute("PRAGMA journal_mode=OFF")
+            self._cursor.execute("PRAGMA synchronous=OFF")
+        self._cursor.adbc_ingest(
+            "s",
+            frame.to_arrow(compat_level=pl.CompatLevel.oldest()),
+            mode="append" if self.rows else "create",
+        )
+        self.rows += frame.height
+
+    def finish(self) -> None:
+        """Index the key items (the merge joins on them) and close the ADBC connection: the file is complete."""
+        if self._connection is None:
+            return
+        if self.keys:
+            names = ", ".join('"' + key.replace('"', '""') + '"' for key in self.keys)
+            self._cursor.execute(f"CREATE INDEX s_key ON s ({names})")
+        self._close()
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._cursor.close()
+            self._connection.close()
+            self._connection = self._cursor = None
+
+    def discard(self) -> None:
+        self._close()
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+
 class BatchWriter:
     """Writes one batch in one transaction. Use as a context manager; call `commit()` to apply, anything else
     (an exception, `abort()`, the process dying) leaves the resource exactly as it was."""
@@ -269,6 +342,8 @@ class BatchWriter:
         self._staging = f"_stage_{schema.table_name}_{self.batch_id}"
         self._rows = 0
         self._next_rid = 1  # PostgreSQL first load: `_rid` numbered by the load (see __enter__)
+        self._stage: SqliteStage | None = None
+        self._attached = False
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
     def __enter__(self) -> BatchWriter:
@@ -290,20 +365,24 @@ class BatchWriter:
                 conn.execute(sa.schema.DropIndex(index, if_exists=True))
             if not is_sqlite(self.engine):
                 # COPY into a table without its primary key is about twice as fast: the load numbers `_rid` itself
-                # (an empty table has no history, so numbering from 1 is safe) and the key is added at commit.
+                # (an empty table has no history, so numbering from 1 is safe) and the key is added after, with the indexes.
                 conn.exec_driver_sql(
                     f"ALTER TABLE {_qualified(self.engine, self.table)} "
                     f"DROP CONSTRAINT IF EXISTS {_quote(self.engine, self.table.name + '_pkey')}"
                 )
         else:
-            # Query indexes a first load left to its task, if that has not run yet: built once, in this batch.
-            existing = {
-                i["name"] for i in sa.inspect(conn).get_indexes(self.table.name, schema=self.table.schema)
-            }
-            for index in self.table.indexes:
-                if index.name not in existing:
-                    conn.execute(sa.schema.CreateIndex(index))
-            self._create_staging(conn)
+            # What a first load left to its task, if that has not run yet: built once, in this batch.
+            for statement in _missing_structures(conn, self.table):
+                statement(conn)
+            if not is_sqlite(self.engine):
+                self._create_staging(conn)
+        if is_sqlite(self.engine):
+            database = self.engine.url.database
+            if not database or database == ":memory:":
+                raise ValueError("the SQLite data-plane store must be a database file")
+            # A merge joins the stage on the key items: index them there (a first load needs no index).
+            self._stage = SqliteStage(database, self.batch_id, () if self._direct else self.schema.key_fields)
+            self._staging = f"{STAGE}.s"
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -314,8 +393,18 @@ class BatchWriter:
             if conn.in_transaction() or is_sqlite(self.engine):
                 self._rollback(conn)
         finally:
-            conn.close()
-            self._connection = None
+            try:
+                self._detach(conn)
+            finally:
+                conn.close()
+                self._connection = None
+                if self._stage is not None:
+                    self._stage.discard()
+
+    def _detach(self, conn: sa.Connection) -> None:
+        if self._attached:
+            self._attached = False
+            conn.exec_driver_sql(f"DETACH DATABASE {STAGE}")
 
     def _rollback(self, conn: sa.Connection) -> None:
         if is_sqlite(self.engine):
@@ -333,8 +422,8 @@ class BatchWriter:
     def _create_staging(self, conn: sa.Connection) -> None:
         names = ", ".join(_quote(self.engine, name) for name in self.columns)
         source = _qualified(self.engine, self.table)
-        temp = "TEMP" if is_sqlite(self.engine) else "TEMPORARY"
-        conn.exec_driver_sql(f"CREATE {temp} TABLE {self._staging} AS SELECT {names} FROM {source} WHERE 1=0")
+        temp = "" if is_sqlite(self.engine) else "TEMPORARY "
+        conn.exec_driver_sql(f"CREATE {temp}TABLE {self._staging} AS SELECT {names} FROM {source} WHERE 1=0")
 
     def write(self, frame: pl.DataFrame) -> None:
         """Append validated, typed rows (columns = the schema's fields)."""
@@ -384,21 +473,17 @@ class BatchWriter:
             self._write_postgres(prepared.payload)
 
     def _write_sqlite(self, frame: pl.DataFrame) -> None:
-        assert self._connection is not None
-        cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        names = [_quote(self.engine, name) for name in self.columns]
-        placeholders = ", ".join("?" for _ in names)
-        if self._direct:
-            # The batch id and time are integers/timestamps we generate, never input: safe to inline.
-            target = _qualified(self.engine, self.table)
-            sql = (
-                f"INSERT INTO {target} ({', '.join(names)}, _batch, _updated_at, _deleted) "
-                f"VALUES ({placeholders}, {self.batch_id}, '{self.now.isoformat(sep=' ')}', 0)"
-            )
-        else:
-            sql = f"INSERT INTO {self._staging} ({', '.join(names)}) VALUES ({placeholders})"
-        cursor.executemany(sql, frame.iter_rows())
-        cursor.close()
+        assert self._stage is not None
+        self._stage.append(frame)
+
+    def _attach_stage(self, conn: sa.Connection) -> None:
+        """Close the stage's ADBC connection, then attach its file to this transaction's connection."""
+        assert self._stage is not None
+        self._stage.finish()
+        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {STAGE}", (str(self._stage.path),))
+        self._attached = True
+        if not self._stage.rows:  # nothing written (an empty batch): an empty stage of the right columns
+            self._create_staging(conn)
 
     def _write_postgres(self, payload: bytes) -> None:
         assert self._connection is not None
@@ -419,24 +504,30 @@ class BatchWriter:
     def commit(self) -> WriteSummary:
         conn = self._connection
         assert conn is not None
+        if is_sqlite(self.engine):
+            self._attach_stage(conn)
         if self._direct:
-            # Only the key index is built inside the transaction (uniqueness holds at commit); query indexes follow
-            # right after it, from `ensure_indexes` (a task), so the batch is visible and the lock free sooner.
+            # No index is built inside the transaction: the batch's keys are unique (the pipeline checks them
+            # across the whole batch, with row numbers) and the table was empty, so the unique key index cannot fail;
+            # it and the query indexes follow right after, from `ensure_indexes` (a task), so the batch is visible
+            # and the write lock free sooner. A batch that comes before the task builds them first (`__enter__`).
             self.summary.inserted = self._rows
-            if not is_sqlite(self.engine):
-                target = _qualified(self.engine, self.table)
+            if is_sqlite(self.engine):
+                names = ", ".join(_quote(self.engine, name) for name in self.columns)
+                # The batch id and time are values we generate, never input: safe to inline.
                 conn.exec_driver_sql(
-                    f"ALTER TABLE {target} ADD CONSTRAINT {_quote(self.engine, self.table.name + '_pkey')} "
-                    "PRIMARY KEY (_rid)"
+                    f"INSERT INTO main.{_qualified(self.engine, self.table)} ({names}, _batch, _updated_at, _deleted) "
+                    f"SELECT {names}, {self.batch_id}, '{self.now.isoformat(sep=' ')}', 0 FROM {self._staging} "
+                    "ORDER BY rowid"
                 )
+            else:
+                # The primary key on `_rid` (numbered by this load, so unique) is added by the task too.
+                target = _qualified(self.engine, self.table)
                 conn.execute(
                     sa.text("SELECT setval(pg_get_serial_sequence(:t, '_rid'), :n, false)"),
                     {"t": target, "n": self._next_rid},
                 )
-            key = key_index(self.table)
-            if key is not None:
-                conn.execute(sa.schema.CreateIndex(key, if_not_exists=True))
-            self.summary.indexes_pending = any(index is not key for index in self.table.indexes)
+            self.summary.indexes_pending = bool(self.table.indexes)
         else:
             self._merge(conn)
         conn.execute(
@@ -454,6 +545,7 @@ class BatchWriter:
         )
         if is_sqlite(self.engine):
             conn.connection.driver_connection.commit()  # type: ignore[union-attr]
+            self._detach(conn)
         else:
             conn.commit()
         return self.summary
@@ -488,7 +580,8 @@ class BatchWriter:
         all_columns = ", ".join(q(c) for c in self.columns)
         now = self.now.isoformat(sep=" ")
         params = {"batch": self.batch_id, "now": now}
-        conn.exec_driver_sql(f"CREATE INDEX {staging}_key ON {staging} ({', '.join(q(k) for k in keys)})")
+        if not is_sqlite(engine):  # the SQLite stage comes indexed (SqliteStage.finish)
+            conn.exec_driver_sql(f"CREATE INDEX {staging}_key ON {staging} ({', '.join(q(k) for k in keys)})")
         # 1. History of rows about to change (updated, revived or retired).
         changed = f"SELECT t._rid FROM {target} t JOIN {staging} s ON {join} WHERE ({differs}) OR t._deleted"
         conn.execute(
@@ -539,7 +632,8 @@ class BatchWriter:
                 {**params, "true": True},
             )
             self.summary.retired = result.rowcount
-        conn.exec_driver_sql(f"DROP TABLE {staging}")
+        if not is_sqlite(engine):
+            conn.exec_driver_sql(f"DROP TABLE {staging}")
 
 
 def read_rows(

@@ -112,6 +112,30 @@ def test_skip_policy_loads_good_rows_and_reports_bad(data_url):
     assert (4, "duplicate_key") in codes and (5, "resident_id") in codes
 
 
+def test_duplicate_keys_across_chunks_name_the_first_row(data_url):
+    """Each row its own chunk: a key seen in an earlier chunk is reported with the row where it first appeared,
+    whether that row was good or not, and a key seen only once is never reported."""
+    text = GOOD + (
+        "430623199001011237,李四又,1,19900101,20\n"  # row 4 repeats row 3
+        "430623199001011236,坏校验,1,19900101,1\n"  # row 5: bad checksum
+        "430623199001011236,又坏,1,19900101,1\n"  # row 6 repeats the bad row 5
+        "11010519491231002X,张三又,2,1949-12-31,1\n"  # row 7 repeats row 2
+    )
+    (whole,) = chunks_of(text)
+    mapped = [whole.slice(n, 1) for n in range(whole.height)]
+    result = pipeline.run_pipeline(
+        SCHEMA, mapped, batch_id=1, mode="upsert", policy="skip", rules=rules_for(SCHEMA, [])
+    )
+    duplicates = {e["row"]: e["reason"] for e in result.errors_sample if e["code"] == "duplicate_key"}
+    assert duplicates == {
+        4: "主键重复（与第3行相同）",
+        6: "主键重复（与第5行相同）",
+        7: "主键重复（与第2行相同）",
+    }
+    assert result.status == "applied" and result.summary.inserted == 2
+    assert rows() == [("11010519491231002X", "张三", "2"), ("430623199001011237", "李四", "1")]
+
+
 def test_gbk_csv_with_other_delimiter(data_url):
     text = GOOD.replace(",", ";")
     result = run(text, 1, encoding="gbk")
