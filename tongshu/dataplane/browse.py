@@ -57,7 +57,7 @@ class BrowsePage:
         return max((self.total + self.query.page_size - 1) // self.query.page_size, 1)
 
 
-def _require_browse(actor: Any, resource: Any) -> ResourceSchema:
+def require_browse(actor: Any, resource: Any) -> ResourceSchema:
     if not permissions.can_browse_data(actor, resource):
         raise PermissionDenied("只有资源提供部门的工作人员可以浏览本资源的数据", code="forbidden")
     if resource.published_version is None:
@@ -105,7 +105,7 @@ def _check_batch(resource: Any, batch_id: int | None) -> None:
 
 
 def browse(actor: Any, resource: Any, query: BrowseQuery) -> BrowsePage:
-    schema = _require_browse(actor, resource)
+    schema = require_browse(actor, resource)
     _check_batch(resource, query.as_of_batch)
     queryable = {column.field_name: column for column in schema.columns if column.is_queryable}
     conditions = []
@@ -149,7 +149,7 @@ def reveal(
 ) -> dict[str, Any]:
     """One record unmasked, for this request only (第三十三条). The audit entry names the record's key and the
     reason the user typed."""
-    schema = _require_browse(actor, resource)
+    schema = require_browse(actor, resource)
     if not permissions.can_reveal_data(actor, resource):
         raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以查看敏感项原文", code="forbidden")
     reason = (reason or "").strip()

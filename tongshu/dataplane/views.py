@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods
 
 from tongshu.catalog.models import Resource
@@ -19,9 +20,10 @@ from tongshu.core.errors import DomainError, NotFound, PermissionDenied
 from tongshu.core.http import AuthenticatedHttpRequest
 from tongshu.core.views import error_page
 
-from . import permissions, services, uploads
+from . import changes, permissions, services, uploads
 from .forms import UploadForm
-from .models import Batch
+from .models import Batch, BatchStatus
+from .views_browse import _cell
 
 ERROR_ROWS_SHOWN = 200
 
@@ -204,6 +206,7 @@ def batch_detail(request: AuthenticatedHttpRequest, batch_id: int) -> HttpRespon
     """Progress while the batch loads (htmx polls the `status` fragment every second), then its result."""
     batch = _batch(request.user, batch_id)
     context = {
+        **_changed_rows(request, batch),
         "batch": batch,
         "resource": batch.resource,
         "version": batch.resource.published_version,
@@ -214,6 +217,43 @@ def batch_detail(request: AuthenticatedHttpRequest, batch_id: int) -> HttpRespon
     }
     template = "dataplane/batch.html#status" if getattr(request, "htmx", False) else "dataplane/batch.html"
     return render(request, template, context)
+
+
+def _changed_rows(request: AuthenticatedHttpRequest, batch: Batch) -> dict[str, Any]:
+    """The rows an applied batch inserted, updated or retired, a page at a time (`?after=<_rid>`), masked as on the
+    data page; shown to those who may browse the resource's data (the operator sees the counts only)."""
+    if batch.status != BatchStatus.APPLIED or not permissions.can_browse_data(request.user, batch.resource):
+        return {}
+    after = request.GET.get("after", "")
+    log = changes.batch_changes(request.user, batch, after_rid=int(after) if after.isdigit() else None)
+    labels = {
+        "insert": pgettext("batch", "Inserted"),
+        "update": pgettext("batch", "Updated"),
+        "retire": pgettext("batch", "Retired"),
+    }
+    rows = [
+        {
+            "rid": change["_rid"],
+            "op": change["_op"],
+            "op_label": labels[change["_op"]],
+            "cells": [
+                {
+                    "value": _cell(column, change.get(column.field_name)),
+                    "masked": column.field_name in log.masked,
+                }
+                for column in log.schema.columns
+            ],
+        }
+        for change in log.changes
+    ]
+    return {
+        "changes": {
+            "columns": log.schema.columns,
+            "rows": rows,
+            "is_first_page": not after,
+            "next_after": log.next_cursor.split(":")[1] if log.next_cursor else "",
+        }
+    }
 
 
 @login_required
