@@ -19,7 +19,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dataplane', '0003_sources'),
+        ('dataplane', '0004_collection_drafts'),
     ]
 
     operations = [
