@@ -271,7 +271,10 @@ def retire_record(actor: Any, resource: Resource, rid: int, *, reason: str = "")
         summary = store.retire_rows(schema, batch.pk, [_key_of(schema, row)])
     except Exception:
         Batch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.FAILED, finished_at=timezone.now(), message="注销失败，数据未改变"
+            status=BatchStatus.FAILED,
+            finished_at=timezone.now(),
+            message="注销失败，数据未改变",
+            reason_code="store_failed",
         )
         raise
     with transaction.atomic():

@@ -91,6 +91,9 @@ class Batch(models.Model):
     error_sample = models.JSONField(default=list, blank=True)
     report_path = models.CharField(max_length=400, blank=True)
     message = models.TextField(_("message"), blank=True)
+    # Why a batch was rejected or failed, for machines (`message` says it in Chinese for people): `bad_rows` when
+    # rows failed validation, else the file-level fault (`missing_key_column`, `bad_encoding`, `zip_bomb`, …).
+    reason_code = models.CharField(_("reason code"), max_length=40, blank=True)
 
     class Meta:
         verbose_name = _("Batch")

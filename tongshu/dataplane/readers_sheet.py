@@ -46,8 +46,8 @@ _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
-def bad_spreadsheet(message: str) -> ValidationFailed:
-    return ValidationFailed(message, code="bad_spreadsheet")
+def bad_spreadsheet(message: str, code: str = "bad_spreadsheet") -> ValidationFailed:
+    return ValidationFailed(message, code=code)
 
 
 class FormulaCell(TypedDict):
@@ -79,18 +79,21 @@ def check_zip(path: str | Path) -> None:
     except (zipfile.BadZipFile, OSError) as exc:
         raise bad_spreadsheet("文件不是有效的 XLSX/ODS 表格（无法读取其压缩结构）") from exc
     if len(entries) > limits["max_entries"]:
-        raise bad_spreadsheet(f"表格文件包含的内部文件过多（{len(entries)} 个），疑似异常文件，已拒绝")
+        raise bad_spreadsheet(
+            f"表格文件包含的内部文件过多（{len(entries)} 个），疑似异常文件，已拒绝", code="zip_bomb"
+        )
     total = sum(entry.file_size for entry in entries)
     if total > limits["max_uncompressed_mb"] * 1024 * 1024:
         raise bad_spreadsheet(
-            f"表格文件解压后过大（超过 {limits['max_uncompressed_mb']} MB），疑似压缩炸弹，已拒绝"
+            f"表格文件解压后过大（超过 {limits['max_uncompressed_mb']} MB），疑似压缩炸弹，已拒绝",
+            code="zip_bomb",
         )
     for entry in entries:
         # Tiny entries may compress extremely well without harm; judge ratios only past 1 MiB.
         if entry.file_size > (1 << 20) and entry.file_size > limits["max_ratio"] * max(
             entry.compress_size, 1
         ):
-            raise bad_spreadsheet("表格文件的压缩比异常（疑似压缩炸弹），已拒绝")
+            raise bad_spreadsheet("表格文件的压缩比异常（疑似压缩炸弹），已拒绝", code="zip_bomb")
 
 
 def cell_text(value: Any) -> str:

@@ -112,7 +112,10 @@ def upload(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
         raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以加载数据", code="forbidden")
     services.published_schema(resource)
     form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    status = 200
+    if request.method == "POST" and not form.is_valid():
+        status = 400
+    elif request.method == "POST":
         sheet = form.cleaned_data["sheet"].strip()
         remembered = services.resource_data(resource).column_mapping
         try:
@@ -128,6 +131,7 @@ def upload(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
             if exc.status in (401, 403, 404):
                 raise
             form.add_error("file", exc.message)
+            status = exc.status  # 413 too large, 400 unsupported format or empty file
         else:
             return redirect("dataplane:mapping", batch.pk)
     limits = {
@@ -143,6 +147,7 @@ def upload(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
             "limits": limits,
             "tab": "upload",
         },
+        status=status,
     )
 
 
@@ -159,6 +164,7 @@ def mapping(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
         return redirect("dataplane:batch", batch.pk)
     schema = services.published_schema(resource)
     error = ""
+    status = 200
     try:
         header = uploads.source_header(batch)
     except DomainError as exc:
@@ -178,6 +184,7 @@ def mapping(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
             if exc.status in (401, 403, 404):
                 raise
             error = exc.message
+            status = exc.status
             suggested = {name: chosen.get(name, "") for name in header}
         else:
             uploads.enqueue(batch)
@@ -197,6 +204,7 @@ def mapping(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
             "error": error,
             "tab": "upload",
         },
+        status=status,
     )
 
 

@@ -211,7 +211,9 @@ def run_source(actor: Any, source: PullSource, *, trigger: str = "manual") -> So
     spool = ingest_rows.spool_file()
     try:
         if not permissions.can_load_data(loader, resource):
-            raise http.SourceFault("接入源的负责人已无该资源的加载权限，请由本部门数据管理员重新保存接入源")
+            raise http.SourceFault(
+                "接入源的负责人已无该资源的加载权限，请由本部门数据管理员重新保存接入源", "owner_not_allowed"
+            )
         # Rows spool to disk as NDJSON while their columns are collected, then become the batch's CSV.
         columns: dict[str, None] = {}
         with open(spool.with_suffix(".ndjson"), "w", encoding="utf-8") as lines:
@@ -226,7 +228,7 @@ def run_source(actor: Any, source: PullSource, *, trigger: str = "manual") -> So
                     run.rows_fetched += 1
         if run.rows_fetched == 0:
             if source.mode == BatchMode.REPLACE:
-                raise http.SourceFault("数据源返回 0 行：全量替换会注销全部记录，本次未加载")
+                raise http.SourceFault("数据源返回 0 行：全量替换会注销全部记录，本次未加载", "empty_replace")
             return _finish(run, message="没有新的数据")
         with open(spool, "wb") as target, open(spool.with_suffix(".ndjson"), encoding="utf-8") as lines:
             ingest_rows.rows_to_csv((json.loads(line) for line in lines), list(columns), target)
@@ -241,7 +243,9 @@ def run_source(actor: Any, source: PullSource, *, trigger: str = "manual") -> So
         )
     except (http.SourceFault, ValidationFailed, PermissionDenied) as fault:
         message = fault.message
-        batch = ingest_rows.record_failure(loader, resource, source=kind, mode=source.mode, message=message)
+        batch = ingest_rows.record_failure(
+            loader, resource, source=kind, mode=source.mode, message=message, reason_code=fault.code
+        )
         return _finish(run, batch=batch, message=message)
     finally:
         spool.unlink(missing_ok=True)
@@ -299,6 +303,7 @@ def run_due_sources(now: datetime | None = None) -> int:
                 source=_source_kind(source),
                 mode=source.mode,
                 message=exc.message,
+                reason_code=exc.code,
             )
         count += 1
     return count
