@@ -21,7 +21,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from tongshu.catalog.models import Resource
 from tongshu.core.errors import NotFound, TooLarge, ValidationFailed
 
-from . import permissions, readers_json, services, uploads
+from . import permissions, readers_json, recovery, services, uploads
 from .models import Batch, BatchMode
 
 router = Router(tags=["data"])
@@ -241,7 +241,9 @@ def upload(
 ) -> Any:
     """Upload CSV, XLSX, XLS, ODS, JSON or NDJSON; a worker applies it (poll `status_url`). `mapping` is an optional
     JSON object from the file's column names to field names; it is remembered for the resource. `sheet` names the
-    worksheet of a spreadsheet (the first one otherwise). Limits per format: `DATAPLANE_UPLOAD_LIMITS_MB` (413)."""
+    worksheet of a spreadsheet (the first one otherwise). Limits per format: `DATAPLANE_UPLOAD_LIMITS_MB` (413).
+    With an `Idempotency-Key`, a retry with the same file returns the same batch (another file → 409); if the worker
+    applying that batch died, the retry hands it to a worker again."""
     actor = request.auth  # type: ignore[attr-defined]
     resource = Resource.objects.select_related("provider", "published_version").filter(pk=resource_id).first()
     if resource is None:
@@ -277,6 +279,8 @@ def upload(
         uploads.remember_mapping(resource, parsed)
     if uploads.is_pending(batch):
         uploads.enqueue(batch)
+    else:
+        recovery.resume(batch)  # a retry of a batch whose worker died hands it to a worker again
     return Status(
         202,
         {
