@@ -291,5 +291,9 @@ DATAPLANE_UPLOAD_LIMITS_MB = {
 }
 # Push API (系统对接): the largest JSON body accepted in one request, in MiB (413 above it).
 DATAPLANE_PUSH_MAX_MB = env_int("PUSH_MAX_MB", 20)
+# A batch whose worker died is applied again (dataplane.recovery): at once when the worker ran on this machine, else
+# when its heartbeat is older than the lease; after this many interrupted attempts it fails instead.
+DATAPLANE_BATCH_LEASE_SECONDS = env_int("BATCH_LEASE_SECONDS", 300)
+DATAPLANE_BATCH_MAX_ATTEMPTS = env_int("BATCH_MAX_ATTEMPTS", 3)
 # Zip-based spreadsheets (XLSX, ODS) are refused before reading when their directory promises more than this.
 DATAPLANE_SPREADSHEET_ZIP_LIMITS = {"max_entries": 10_000, "max_uncompressed_mb": 2048, "max_ratio": 200}

@@ -23,8 +23,8 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from tongshu.catalog.models import Resource
 from tongshu.core.errors import NotFound, TooLarge, ValidationFailed
 
-from . import permissions, readers_json, services, uploads
-from .models import Batch, BatchMode, BatchStatus
+from . import permissions, readers_json, recovery, resource_settings, services, uploads
+from .models import BadRowPolicy, Batch, BatchMode, BatchStatus, ResourceData
 
 router = Router(tags=["data"])
 DEFAULT_PUSH_MAX_MB = 20
@@ -68,6 +68,7 @@ class BatchOut(Schema):
     warnings: int
     message: str
     reason_code: str
+    bad_row_policy: str
     report_csv: str
     report_xlsx: str
 
@@ -128,6 +129,7 @@ def batch_out(batch: Batch, *, detail: bool = False) -> dict[str, Any]:
         "warnings": batch.warnings,
         "message": batch.message,
         "reason_code": batch.reason_code,
+        "bad_row_policy": batch.bad_row_policy,
         "report_csv": reverse("api:data_batch_report_csv", args=[batch.pk]),
         "report_xlsx": reverse("api:data_batch_report_xlsx", args=[batch.pk]),
     }
@@ -285,7 +287,8 @@ def upload(
     JSON object from the file's column names to field names; it is remembered for the resource. `sheet` names the
     worksheet of a spreadsheet (the first one otherwise). Limits per format: `DATAPLANE_UPLOAD_LIMITS_MB` (413).
     With an `Idempotency-Key` header the same key, file and mode return the same batch; another file or mode is 409
-    `idempotency_conflict`."""
+    `idempotency_conflict`. If the worker
+    applying that batch died, the retry hands it to a worker again."""
     actor = request.auth  # type: ignore[attr-defined]
     resource = _resource(actor, resource_id)
     services.check_loader(actor, resource)
@@ -319,6 +322,8 @@ def upload(
         uploads.remember_mapping(resource, parsed)
     if uploads.is_pending(batch):
         uploads.enqueue(batch)
+    else:
+        recovery.resume(batch)  # a retry of a batch whose worker died hands it to a worker again
     return Status(
         202,
         {
@@ -369,3 +374,60 @@ def batch_report_xlsx(request: HttpRequest, batch_id: int) -> Any:
         filename=f"batch-{batch.pk}-report.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+# --- a resource's data settings --------------------------------------------------------------------------------------
+
+
+class ChoiceOut(Schema):
+    value: str
+    label: str
+
+
+class DataSettingsOut(Schema):
+    resource_id: int
+    bad_row_policy: str
+    bad_row_policy_label: str
+    bad_row_policies: list[ChoiceOut]
+    can_change: bool
+
+
+class DataSettingsIn(Schema):
+    bad_row_policy: str
+
+
+def settings_out(actor: Any, data: ResourceData) -> dict[str, Any]:
+    return {
+        "resource_id": data.resource_id,
+        "bad_row_policy": data.bad_row_policy,
+        "bad_row_policy_label": str(data.get_bad_row_policy_display()),
+        "bad_row_policies": [{"value": value, "label": str(label)} for value, label in BadRowPolicy.choices],
+        "can_change": permissions.can_manage_data_settings(actor, data.resource),
+    }
+
+
+@router.get(
+    "/resources/{resource_id}/settings", response={200: DataSettingsOut, **ERRORS}, summary="数据加载设置"
+)
+def data_settings(request: HttpRequest, resource_id: int) -> Any:
+    """The resource's bad-row policy: `reject` refuses a batch with any bad row, `skip` loads the good rows and
+    reports the bad ones. A full replace (`mode=replace`) is always refused whole, whatever the policy."""
+    actor = request.auth  # type: ignore[attr-defined]
+    resource = Resource.objects.select_related("provider").filter(pk=resource_id).first()
+    if resource is None:
+        raise NotFound("信息资源不存在或无权查看", code="resource_not_found")
+    return settings_out(actor, resource_settings.get_settings(actor, resource))
+
+
+@router.patch(
+    "/resources/{resource_id}/settings", response={200: DataSettingsOut, **ERRORS}, summary="修改数据加载设置"
+)
+def change_data_settings(request: HttpRequest, resource_id: int, body: DataSettingsIn) -> Any:
+    """Set the bad-row policy (`reject` or `skip`): the provider's data administrators and CDO, signed in (not an
+    application key). Audited; applies to batches validated from now on."""
+    actor = request.auth  # type: ignore[attr-defined]
+    resource = Resource.objects.select_related("provider").filter(pk=resource_id).first()
+    if resource is None:
+        raise NotFound("信息资源不存在或无权查看", code="resource_not_found")
+    data = resource_settings.change_settings(actor, resource, bad_row_policy=body.bad_row_policy)
+    return settings_out(actor, data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -23,7 +24,7 @@ from tongshu.core.errors import Conflict, NotFound, PermissionDenied, TooLarge, 
 from tongshu.quality.rules import rules_for_resource
 from tongshu.security.audit import record
 
-from . import indexing, permissions, pipeline, readers, readers_json, readers_sheet, store
+from . import indexing, permissions, pipeline, readers, readers_json, readers_sheet, recovery, store
 from .models import Batch, BatchMode, BatchSource, BatchStatus, ResourceData
 from .schema import ResourceSchema, schema_for_version
 from .signals import batch_applied
@@ -198,15 +199,20 @@ PROGRESS_EVERY_ROWS = 100_000
 
 
 def _progress(batch_id: int) -> Callable[[int], None]:
-    """A recorder of the rows read so far: writes `Batch.rows_read` after the first chunk and then at most every
-    ~100k rows (the upload page's progress bar polls it)."""
+    """A recorder of the rows read so far, called from the pipeline's writing thread: writes `Batch.rows_read`
+    after the first chunk and then at most every ~100k rows (the upload page's progress bar polls it), and the
+    worker's heartbeat at least every `recovery.HEARTBEAT_SECONDS` (a stalled batch is found by its silence)."""
     written = 0
+    beat = time.monotonic()
 
     def record(read: int) -> None:
-        nonlocal written
+        nonlocal written, beat
         if written == 0 or read - written >= PROGRESS_EVERY_ROWS:
-            Batch.objects.filter(pk=batch_id).update(rows_read=read)
-            written = read
+            recovery.heartbeat(batch_id, rows_read=read)
+            written, beat = read, time.monotonic()
+        elif time.monotonic() - beat >= recovery.HEARTBEAT_SECONDS:
+            recovery.heartbeat(batch_id)
+            beat = time.monotonic()
 
     return record
 
@@ -259,26 +265,43 @@ def apply_batch(batch_id: int) -> Batch:
     )
     marker = store.applied_batch(batch.pk)
     if marker is not None:
+        return batch if batch.status == BatchStatus.APPLIED else _reconcile(batch, marker)
+    if batch.is_finished or not recovery.is_claimable(batch):
+        return batch  # done, or another live worker is applying it
+    if batch.attempts >= recovery.max_attempts():
         return _finish(
             batch,
-            BatchStatus.APPLIED,
-            inserted=marker["inserted"],
-            updated=marker["updated"],
-            retired=marker["retired"],
+            BatchStatus.FAILED,
+            message=f"加载进程已中断 {batch.attempts} 次，批次未加载，资源数据未改变；请检查文件后重新提交",
         )
-    if batch.is_finished:
-        return batch
-    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, started_at=timezone.now())
+    if not recovery.claim(batch):
+        return Batch.objects.get(pk=batch.pk)  # another task took it a moment ago
+    batch.refresh_from_db()
+    try:
+        return _run(batch)
+    except Exception as exc:
+        # The data plane rolled the batch back (its marker is written only in the commit). If another worker applied
+        # it meanwhile (two tasks for one batch), the marker says so; otherwise hand it back for a later attempt.
+        marker = store.applied_batch(batch.pk)
+        if marker is not None:
+            return _reconcile(batch, marker)
+        recovery.release(batch, reason=f"error: {type(exc).__name__}")
+        raise
+
+
+def _run(batch: Batch) -> Batch:
     resource = batch.resource
     try:
         schema = published_schema(resource)
         rules = rules_for_resource(resource, schema)
+        policy = resource_data(resource).bad_row_policy
+        Batch.objects.filter(pk=batch.pk).update(bad_row_policy=policy)
         result = pipeline.run_pipeline(
             schema,
             _chunks_for(batch, schema),
             batch_id=batch.pk,
             mode=batch.mode,
-            policy=resource_data(resource).bad_row_policy,
+            policy=policy,
             rules=rules.column + rules.cross,
             checks=rules.references,
             report_path=report_dir() / f"batch-{batch.pk}.csv",
@@ -315,17 +338,14 @@ def apply_batch(batch_id: int) -> Batch:
             error_sample=_file_problems(exc),
         )
     if result.status == "applied":
-        data = resource_data(resource)
-        data.last_loaded_at = timezone.now()
-        # A first load (indexes pending) filled an empty table: no need to count it.
-        data.row_count = (
-            result.summary.inserted if result.summary.indexes_pending else store.count_rows(schema)
+        _record_load(
+            batch, schema, indexes_pending=result.summary.indexes_pending, inserted=result.summary.inserted
         )
-        data.schema_version = resource.published_version.number  # type: ignore[union-attr]
-        data.save()
-        ResourceData.objects.filter(pk=data.pk).update(last_batch=batch)
-        if result.summary.indexes_pending:
-            transaction.on_commit(lambda: indexing.build_query_indexes.enqueue(resource.pk))
+        message = ""
+        if result.bad_rows:  # policy `skip`: the good rows are in, the bad ones reported
+            message = f"已加载合格的行；{result.bad_rows} 行不合格，未加载（详见问题报告）"
+    else:
+        message = "批次中有不合格的行，整批未加载（详见问题报告）"
     finished = _finish(
         batch,
         BatchStatus.APPLIED if result.status == "applied" else BatchStatus.REJECTED,
@@ -337,7 +357,7 @@ def apply_batch(batch_id: int) -> Batch:
         warnings=result.warnings,
         error_sample=result.errors_sample,
         report_path=str(result.report_path or ""),
-        message="" if result.status == "applied" else "批次中有不合格的行，整批未加载（详见问题报告）",
+        message=message,
         reason_code="" if result.status == "applied" else "bad_rows",
     )
     return finished  # _finish sent batch_applied if it was applied
@@ -367,6 +387,36 @@ def _file_problems(exc: ValidationFailed) -> list[dict[str, Any]]:
             }
         )
     return problems
+
+
+def _record_load(
+    batch: Batch, schema: ResourceSchema, *, indexes_pending: bool, inserted: int | None = None
+) -> None:
+    """The resource's data summary after an applied batch; indexes a first load left are built by a task. A first
+    load (indexes pending, `inserted` known) filled an empty table: no need to count it."""
+    resource = batch.resource
+    data = resource_data(resource)
+    data.last_loaded_at = timezone.now()
+    data.row_count = inserted if indexes_pending and inserted is not None else store.count_rows(schema)
+    data.schema_version = resource.published_version.number  # type: ignore[union-attr]
+    data.save()
+    ResourceData.objects.filter(pk=data.pk).update(last_batch=batch)
+    if indexes_pending:
+        transaction.on_commit(lambda: indexing.build_query_indexes.enqueue(resource.pk))
+
+
+def _reconcile(batch: Batch, marker: dict[str, Any]) -> Batch:
+    """The data plane applied the batch but its worker died before saying so: record what the marker holds."""
+    if batch.resource.published_version is not None:
+        schema = schema_for_version(batch.resource.published_version)
+        _record_load(batch, schema, indexes_pending=True)  # the index task builds only what is missing
+    return _finish(
+        batch,
+        BatchStatus.APPLIED,
+        inserted=marker["inserted"],
+        updated=marker["updated"],
+        retired=marker["retired"],
+    )
 
 
 def _finish(batch: Batch, status: str, **fields: Any) -> Batch:

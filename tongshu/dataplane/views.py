@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any, Concatenate, ParamSpec
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse, HttpResponseBase, StreamingHttpResponse
@@ -20,8 +21,8 @@ from tongshu.core.errors import DomainError, NotFound, PermissionDenied
 from tongshu.core.http import AuthenticatedHttpRequest
 from tongshu.core.views import error_page
 
-from . import changes, permissions, services, uploads
-from .forms import UploadForm
+from . import changes, permissions, resource_settings, services, uploads
+from .forms import DataSettingsForm, UploadForm
 from .models import Batch, BatchStatus
 from .views_browse import _cell
 
@@ -98,7 +99,47 @@ def resource_data(request: AuthenticatedHttpRequest, resource_id: int) -> HttpRe
             "data": data,
             "page": page,
             "can_load": permissions.can_load_data(request.user, resource),
+            "can_manage_settings": permissions.can_manage_data_settings(request.user, resource),
             "tab": "batches",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_page
+def data_settings(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
+    """Tab 设置: the bad-row policy, changed by the provider's data administrators and CDO."""
+    resource = _resource(request.user, resource_id)
+    if not permissions.can_manage_data_settings(request.user, resource):
+        raise PermissionDenied(
+            "只有资源提供部门的数据管理员或首席数据官可以修改数据加载设置", code="forbidden"
+        )
+    data = resource_settings.get_settings(request.user, resource)
+    form = DataSettingsForm(request.POST or None, initial={"bad_row_policy": data.bad_row_policy})
+    if request.method == "POST" and form.is_valid():
+        try:
+            resource_settings.change_settings(
+                request.user, resource, bad_row_policy=form.cleaned_data["bad_row_policy"]
+            )
+        except DomainError as exc:
+            if exc.status in (401, 403, 404):
+                raise
+            form.add_error("bad_row_policy", exc.message)
+        else:
+            messages.success(request, "数据加载设置已保存")
+            return redirect("dataplane:resource", resource.pk)
+    return render(
+        request,
+        "dataplane/settings.html",
+        {
+            "resource": resource,
+            "version": resource.published_version,
+            "data": data,
+            "form": form,
+            "can_load": permissions.can_load_data(request.user, resource),
+            "can_manage_settings": True,
+            "tab": "settings",
         },
     )
 
@@ -111,13 +152,14 @@ def upload(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
     if not permissions.can_load_data(request.user, resource):
         raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以加载数据", code="forbidden")
     services.published_schema(resource)
+    data = services.resource_data(resource)
     form = UploadForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and not form.is_valid():
         status = 400
     elif request.method == "POST":
         sheet = form.cleaned_data["sheet"].strip()
-        remembered = services.resource_data(resource).column_mapping
+        remembered = data.column_mapping
         try:
             batch = services.submit_file(
                 request.user,
@@ -145,6 +187,9 @@ def upload(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
             "version": resource.published_version,
             "form": form,
             "limits": limits,
+            "policy": data.bad_row_policy,
+            "policy_label": data.get_bad_row_policy_display(),
+            "can_manage_settings": permissions.can_manage_data_settings(request.user, resource),
             "tab": "upload",
         },
         status=status,
@@ -202,6 +247,7 @@ def mapping(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
             "columns": columns,
             "items": schema.columns,
             "error": error,
+            "can_manage_settings": permissions.can_manage_data_settings(request.user, resource),
             "tab": "upload",
         },
         status=status,
@@ -221,6 +267,7 @@ def batch_detail(request: AuthenticatedHttpRequest, batch_id: int) -> HttpRespon
         "progress": uploads.estimated_progress(batch),
         "problems": batch.error_sample[:ERROR_ROWS_SHOWN],
         "can_load": permissions.can_load_data(request.user, batch.resource),
+        "can_manage_settings": permissions.can_manage_data_settings(request.user, batch.resource),
         "tab": "batches",
     }
     template = "dataplane/batch.html#status" if getattr(request, "htmx", False) else "dataplane/batch.html"
