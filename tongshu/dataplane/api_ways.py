@@ -158,12 +158,14 @@ def source_runs(request: HttpRequest, source_id: int) -> Any:
 
 @router.post("/sources/{source_id}/run", response={202: QueuedOut, **ERRORS}, summary="立即运行")
 def source_run(request: HttpRequest, source_id: int) -> Any:
-    """Queue a run now on behalf of the caller (pulls can take minutes); poll `runs` for its result."""
+    """Queue a run now on behalf of the caller (pulls can take minutes); poll `runs` for its result. A source whose
+    address is no longer allowed (TONGSHU_PULL_ALLOWED_HOSTS, DNS) is refused with 400 and is not queued."""
     from .tasks_sources import run_pull_source
 
     user = calling_user(request)
     source = sources.get_source(user, source_id)
     loadable_resource(user, source.resource_id)
+    sources.check_target(source)
     run_pull_source.enqueue(source.pk, user.pk)
     return Status(202, {"source_id": source.pk, "message": "已加入运行队列，完成后在最近运行中显示结果"})
 
