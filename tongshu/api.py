@@ -98,6 +98,7 @@ def register_routers() -> None:
     from tongshu.core.api import router as core_router
     from tongshu.dataplane.api import router as data_router
     from tongshu.dataplane.api_browse import router as data_browse_router
+    from tongshu.dataplane.api_libraries import router as data_libraries_router
     from tongshu.dataplane.api_ways import router as data_ways_router
     from tongshu.quality.api import router as quality_router
     from tongshu.security.api import router as security_router
@@ -113,6 +114,7 @@ def register_routers() -> None:
     api.add_router("/catalog/dcat", dcat_router)
     api.add_router("/data", data_router)
     api.add_router("/data/browse", data_browse_router)
+    api.add_router("/data/libraries", data_libraries_router)
     api.add_router("/data/ways", data_ways_router)
     api.add_router("/quality", quality_router)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -169,7 +170,7 @@ def _chunks_for(batch: Batch, schema: ResourceSchema):  # type: ignore[no-untype
     if batch.file_format in ("json", "ndjson"):
         # Keys a record first shows after the first chunk still map, by the same rules as the header's.
         mapping = _extend_mapping(mapping, schema, batch.column_mapping)
-    return pipeline.map_columns(_recording_progress(batch.pk, chunks), mapping, schema)
+    return pipeline.map_columns(chunks, mapping, schema)
 
 
 def source_chunks(batch: Batch):  # type: ignore[no-untyped-def]
@@ -190,15 +191,18 @@ SHEET_KEY = "__sheet__"  # a mapping entry naming the worksheet to read (the fir
 PROGRESS_EVERY_ROWS = 100_000
 
 
-def _recording_progress(batch_id: int, chunks):  # type: ignore[no-untyped-def]
-    """Pass chunks through, writing `Batch.rows_read` after the first chunk and then at most every ~100k rows."""
-    read = written = 0
-    for chunk in chunks:
-        read += chunk.height
+def _progress(batch_id: int) -> Callable[[int], None]:
+    """A recorder of the rows read so far: writes `Batch.rows_read` after the first chunk and then at most every
+    ~100k rows (the upload page's progress bar polls it)."""
+    written = 0
+
+    def record(read: int) -> None:
+        nonlocal written
         if written == 0 or read - written >= PROGRESS_EVERY_ROWS:
             Batch.objects.filter(pk=batch_id).update(rows_read=read)
             written = read
-        yield chunk
+
+    return record
 
 
 def _extend_mapping(
@@ -263,6 +267,7 @@ def apply_batch(batch_id: int) -> Batch:
             rules=rules.column + rules.cross,
             checks=rules.references,
             report_path=report_dir() / f"batch-{batch.pk}.csv",
+            progress=_progress(batch.pk),
         )
     except readers.RaggedRows:
         ragged = readers.ragged_rows(batch.file_path)
@@ -290,7 +295,10 @@ def apply_batch(batch_id: int) -> Batch:
     if result.status == "applied":
         data = resource_data(resource)
         data.last_loaded_at = timezone.now()
-        data.row_count = store.count_rows(schema)
+        # A first load (indexes pending) filled an empty table: no need to count it.
+        data.row_count = (
+            result.summary.inserted if result.summary.indexes_pending else store.count_rows(schema)
+        )
         data.schema_version = resource.published_version.number  # type: ignore[union-attr]
         data.save()
         ResourceData.objects.filter(pk=data.pk).update(last_batch=batch)

@@ -70,7 +70,8 @@ def get_source(user: Any, source_id: int) -> PullSource:
     return source
 
 
-def _check_manage(actor: Any, resource: Resource) -> None:
+def check_manage(actor: Any, resource: Resource) -> None:
+    """Configuring and running a source: the resource's provider, its data administrators and CDO (a person)."""
     if not permissions.can_load_data(actor, resource) or getattr(actor, "prefix", None) is not None:
         raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以配置数据接入源", code="forbidden")
 
@@ -85,7 +86,7 @@ def save_source(
     database_url: str | None = None,
 ) -> PullSource:
     """Create or change a pull source. Secrets: None or "" keeps the stored one; a new value replaces it."""
-    _check_manage(actor, resource)
+    check_manage(actor, resource)
     if source is not None and source.resource_id != resource.pk:
         raise ValidationFailed("接入源不属于该资源", code="invalid")
     cleaned = clean(resource, {**({} if source is None else _current(source)), **values})
@@ -95,8 +96,10 @@ def save_source(
         raise ValidationFailed(
             "请求头名称只能包含英文字母、数字和连字符", code="invalid", field="auth_header_name"
         )
+    dialect = ""
     if database_url:
-        check_database_url(database_url)
+        check_database_url(database_url)  # also a malformed URL: beside the field, never a server error
+        dialect = database.dialect_of(database_url)
     with transaction.atomic():
         source = source or PullSource(resource=resource, owner=actor)
         old_cipher, old_column = source.cipher, source.incremental_column
@@ -105,7 +108,7 @@ def save_source(
                 setattr(source, name, cleaned[name])
         if source.kind == SourceKind.DATABASE:
             if database_url:
-                source.database_dialect = database.dialect_of(database_url)
+                source.database_dialect = dialect
                 source.database_secret = crypto.encrypt(database_url, source.cipher)
             elif source.database_secret and old_cipher != source.cipher:
                 source.database_secret = crypto.encrypt(crypto.decrypt(source.database_secret), source.cipher)
@@ -166,15 +169,17 @@ def _current(source: PullSource) -> dict[str, Any]:
 
 
 def delete_source(actor: Any, source: PullSource) -> None:
-    _check_manage(actor, source.resource)
-    record(
-        "source.deleted",
-        actor=actor,
-        organization=source.resource.provider,
-        target=source,
-        details={"name": source.name},
-    )
-    source.delete()
+    """Remove a source; what it loaded (data, batches) stays. Its runs go with it."""
+    check_manage(actor, source.resource)
+    with transaction.atomic():
+        record(
+            "source.deleted",
+            actor=actor,
+            organization=source.resource.provider,
+            target=source,
+            details={"name": source.name},
+        )
+        source.delete()
 
 
 # --- running -----------------------------------------------------------------------------------------------------
@@ -219,7 +224,7 @@ def run_source(actor: Any, source: PullSource, *, trigger: str = "manual") -> So
     resource = source.resource
     loader = actor or source.owner
     if actor is not None:
-        _check_manage(actor, resource)
+        check_manage(actor, resource)
     run = SourceRun.objects.create(source=source, trigger=trigger, mark_before=source.high_water_mark)
     kind = _source_kind(source)
     pull = database.DatabasePull()

@@ -221,7 +221,7 @@ def test_bad_json_rejects_batch_with_its_number(personas, resource, loaded, name
     assert rows_of(resource) == loaded
 
 
-# On PostgreSQL chunks are read on a producer thread with its own connection: the batch must really be committed.
+# Chunks are read on a producer thread with its own connection: the batch must really be committed.
 @pytest.mark.django_db(transaction=True)
 def test_large_ndjson_streams_and_records_progress(personas, resource, monkeypatch):
     monkeypatch.setattr(readers_json, "CHUNK_ROWS", 1000)
@@ -238,14 +238,18 @@ def test_large_ndjson_streams_and_records_progress(personas, resource, monkeypat
     )
     from tongshu.dataplane import services as module
 
-    real = module._recording_progress
+    real = module._progress
 
-    def recording(batch_id, chunks):
-        for chunk in real(batch_id, chunks):
+    def recording(batch_id):
+        record = real(batch_id)
+
+        def observed(read):
+            record(read)
             seen.append(Batch.objects.get(pk=batch_id).rows_read)
-            yield chunk
 
-    monkeypatch.setattr(module, "_recording_progress", recording)
+        return observed
+
+    monkeypatch.setattr(module, "_progress", recording)
     batch = services.apply_batch(batch.pk)
     assert batch.status == BatchStatus.APPLIED, batch.message
     assert batch.inserted == 5000 and batch.rows_read == 5000
