@@ -341,9 +341,6 @@ def test_run_now_refuses_a_source_that_is_no_longer_allowed(personas, resource, 
 
 def test_api_create_and_change_refuse_internal_targets(personas, resource, client_for, nothing_allowed):
     """The create/change endpoints (api_sources) call the same service: 400 with the code beside the field."""
-    pytest.importorskip(
-        "tongshu.dataplane.api_sources", reason="source create/change endpoints not merged yet"
-    )
     client = client_for(personas.provider_admin)
 
     def send(method, url, body):
