@@ -140,6 +140,9 @@ else:
 DATA_URL = env("DATA_URL", f"sqlite:///{VAR_DIR / 'data.sqlite3'}")
 # Key file encrypting pull sources' credentials (generated 0600 on first use; default var/keys/sources.key).
 SOURCES_KEY_FILE = env("SOURCES_KEY_FILE", "")
+# Host names, domains (*.hrx.gov.cn) and networks (10.43.0.0/16) that pull sources may reach although they are
+# internal (loopback, private, link-local …); everything else must be a public address (dataplane/sources/guard.py).
+PULL_ALLOWED_HOSTS = env_list("PULL_ALLOWED_HOSTS")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -44,6 +44,7 @@ class RowsOut(Schema):
     page_size: int
     pages: int
     can_reveal: bool
+    exact_fields: list[str]
     columns: list[ColumnOut]
     rows: list[dict[str, Any]]
 
@@ -109,9 +110,10 @@ def _row(row: dict[str, Any], names: list[str]) -> dict[str, Any]:
 )
 def rows(request: HttpRequest, resource_id: int, params: Annotated[RowsParams, Query()]) -> Any:
     """One page of the resource's rows, live or as of an applied batch (`as_of_batch`). Filter with
-    `f_<field>=<value>` on queryable items (text by prefix, other types by equality); sort by a field with
-    `sort` and `dir=asc|desc`. Sensitive items are masked exactly as on the page; each row carries its `_rid`
-    for the reveal."""
+        `f_<field>=<value>` on queryable items (text by prefix, other types by equality; masked items by their whole
+    value for callers who may not reveal them, `exact_fields`); sort by a field with
+        `sort` and `dir=asc|desc`. Sensitive items are masked exactly as on the page; each row carries its `_rid`
+        for the reveal."""
     user = calling_user(request)
     resource = _resource(resource_id)
     query = BrowseQuery(
@@ -130,6 +132,7 @@ def rows(request: HttpRequest, resource_id: int, params: Annotated[RowsParams, Q
         "page_size": page.query.page_size,
         "pages": page.pages,
         "can_reveal": page.can_reveal,
+        "exact_fields": sorted(page.exact),
         "columns": [
             {"field": c.field_name, "label": c.label, "masked": c.field_name in page.masked}
             for c in page.schema.columns

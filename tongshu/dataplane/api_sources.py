@@ -2,7 +2,10 @@
 
 List, detail, create, change (PATCH), delete, run now, recent runs. Creating and changing go through
 `sources.services.save_source`, the service the pages call, so the checks are the same: a single SELECT, http(s)
-URLs, JSON paths, cron, mapping onto the resource's fields, limits. Secrets (the auth header value, the database URL
+URLs, JSON paths, cron, mapping onto the resource's fields, limits, and the addresses a source may reach
+(`sources.guard`: no SQLite, not the platform's own databases, no internal address unless TONGSHU_PULL_ALLOWED_HOSTS
+lists it; 400 `database_not_allowed`, `address_not_allowed`, `platform_database`, `url_option_not_allowed`,
+`host_unresolvable`). Secrets (the auth header value, the database URL
 with its password) are write-only: stored encrypted with the sources key, never returned by any endpoint; answers
 only say whether one is set. Mounted by `api_ways`.
 """
@@ -235,11 +238,13 @@ def source_runs(request: HttpRequest, source_id: int) -> Any:
 
 @router.post("/sources/{source_id}/run", response={202: QueuedOut, **ERRORS}, summary="立即运行")
 def source_run(request: HttpRequest, source_id: int) -> Any:
-    """Queue a run now on behalf of the caller (pulls can take minutes); poll `runs` for its result."""
+    """Queue a run now on behalf of the caller (pulls can take minutes); poll `runs` for its result. A source whose
+    address is no longer allowed (TONGSHU_PULL_ALLOWED_HOSTS, DNS) is refused with 400 and is not queued."""
     from .tasks_sources import run_pull_source
 
     user = calling_user(request)
     source = sources.get_source(user, source_id)
     sources.check_manage(user, source.resource)
+    sources.check_target(source)
     run_pull_source.enqueue(source.pk, user.pk)
     return Status(202, {"source_id": source.pk, "message": "已加入运行队列，完成后在最近运行中显示结果"})

@@ -84,7 +84,8 @@ def eform_add(request: HttpRequest, resource_id: int, values: Body[dict[str, Any
     "/eforms/{resource_id}/records/{rid}", response={200: BatchOut, **ERRORS}, summary="电子表单：修改记录"
 )
 def eform_edit(request: HttpRequest, resource_id: int, rid: int, values: Body[dict[str, Any]]) -> Any:
-    """All values of the record by field name; keys cannot change (retire and add instead)."""
+    """All values of the record by field name; keys cannot change (retire and add instead). A sensitive item sent
+    as its masked text (`430623********1234`, as the data API shows it) keeps its stored value."""
     return _save(request, resource_id, values, rid)
 
 

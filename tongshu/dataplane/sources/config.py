@@ -109,7 +109,10 @@ def clean(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
     cleaned["mapping"] = mapping
     try:
         if cleaned["kind"] == SourceKind.HTTP:
-            http.check_url(str(cleaned.get("url") or ""))
+            try:
+                http.check_url(str(cleaned.get("url") or ""))
+            except http.SourceFault as fault:
+                raise ValidationFailed(fault.message, code=fault.code, field="url") from None
             for name in ("rows_path", "next_link_path"):
                 try:
                     http.parse_path(str(cleaned.get(name) or ""))

@@ -24,10 +24,10 @@ from tongshu.security.audit import record
 from .. import ingest_rows, permissions
 from ..models import Batch, BatchMode, BatchSource, BatchStatus
 from ..models_sources import PullSource, SourceKind, SourceRun
-from . import crypto, database, http
+from . import crypto, database, guard, http
 from .config import EDITABLE, HEADER_NAME, HEADER_VALUE, clean, next_run_after
 
-__all__ = ["next_run_after", "run_due_sources", "run_source", "save_source"]
+__all__ = ["check_target", "next_run_after", "run_due_sources", "run_source", "save_source"]
 
 
 # --- visibility --------------------------------------------------------------------------------------------------
@@ -98,10 +98,8 @@ def save_source(
         )
     dialect = ""
     if database_url:
-        try:
-            dialect = database.dialect_of(database_url)
-        except http.SourceFault as fault:
-            raise ValidationFailed(fault.message, code=fault.code, field="database_url") from None
+        check_database_url(database_url)  # also a malformed URL: beside the field, never a server error
+        dialect = database.dialect_of(database_url)
     with transaction.atomic():
         source = source or PullSource(resource=resource, owner=actor)
         old_cipher, old_column = source.cipher, source.incremental_column
@@ -142,6 +140,28 @@ def save_source(
             },
         )
     return source
+
+
+def check_database_url(url: str) -> None:
+    """A database URL `guard` allows: a department's database server, not a file, not the platform's own databases,
+    not an internal address unless the operator lists it."""
+    try:
+        guard.check_database_url(url)
+    except http.SourceFault as fault:
+        raise ValidationFailed(fault.message, code=fault.code, field="database_url") from None
+
+
+def check_target(source: PullSource) -> None:
+    """Before queueing a run by hand: the stored URL is still allowed (the allow-list or DNS may have changed since
+    it was saved). Runs check again when they connect."""
+    try:
+        if source.kind == SourceKind.HTTP:
+            http.check_url(source.url)
+        elif source.database_secret:
+            guard.check_database_url(crypto.decrypt(source.database_secret))
+    except http.SourceFault as fault:
+        field = "url" if source.kind == SourceKind.HTTP else "database_url"
+        raise ValidationFailed(fault.message, code=fault.code, field=field) from None
 
 
 def _current(source: PullSource) -> dict[str, Any]:

@@ -21,6 +21,14 @@ from .helpers import load_csv, make_people, people_csv
 from .sources_kit import Upstream, live_rows, small_resource
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def department_servers(settings):
+    """TONGSHU_PULL_ALLOWED_HOSTS: the test interfaces on this machine and DB_URL's server (internal addresses are refused otherwise)."""
+    settings.PULL_ALLOWED_HOSTS = ["127.0.0.1", "10.1.2.3"]
+
+
 WAYS = "/api/v1/data/ways"
 LIBRARIES = "/api/v1/data/libraries"
 DB_PASSWORD = "pw-Zq81x"

@@ -39,6 +39,13 @@ from .sources_kit import small_resource
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def department_servers(settings):
+    """TONGSHU_PULL_ALLOWED_HOSTS: the test interfaces are on this machine (internal addresses are refused otherwise)."""
+    settings.PULL_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
 # Denials first: a success may change state that a later persona's request would meet (it is rolled back anyway).
 PERSONAS = (
     "anonymous",

@@ -18,7 +18,7 @@ from tongshu.dataplane.sources import crypto, services
 from tongshu.dataplane.sources.database import check_query
 from tongshu.dataplane.sources.http import SourceFault, resolve
 
-from .sources_kit import Upstream, live_rows, small_resource
+from .sources_kit import LOCAL, Upstream, live_rows, small_resource
 
 pytestmark = pytest.mark.django_db
 MAPPING = {"id": "f001", "name": "f002", "day": "f003", "people": "f004"}
@@ -30,7 +30,8 @@ def resource(personas):
 
 
 @pytest.fixture
-def upstream():
+def upstream(settings):
+    settings.PULL_ALLOWED_HOSTS = LOCAL  # the test interface listens on 127.0.0.1
     with Upstream() as server:
         yield server
 
