@@ -14,17 +14,17 @@ import polars as pl
 import pytest
 
 from tongshu.dataplane import store
-from tongshu.dataplane.schema import Column, ResourceSchema, parse_length
+from tongshu.dataplane.schema import Column, ResourceSchema, column_length
 
 SCHEMA = ResourceSchema(
     resource_id=11,
     table_name="r11",
     namespace="org_5",
     columns=(
-        Column("id_no", "证件号码", "C", parse_length("C..18"), is_key=True, is_required=True),
-        Column("name", "姓名", "C", parse_length("C..20"), is_queryable=True),
-        Column("birth", "出生日期", "D", parse_length("D8")),
-        Column("visits", "就诊次数", "I", parse_length("I10")),
+        Column("id_no", "证件号码", "C", column_length("C..18"), is_key=True, is_required=True),
+        Column("name", "姓名", "C", column_length("C..20"), is_queryable=True),
+        Column("birth", "出生日期", "D", column_length("D8")),
+        Column("visits", "就诊次数", "I", column_length("I10")),
     ),
 )
 FIELDS = [column.field_name for column in SCHEMA.columns]
