@@ -56,8 +56,15 @@ def test_data_page_tabs_and_the_links_to_them(page: Any, demo: None, settings: A
         page.get_by_role("link", name="户籍人口基本信息", exact=True).first.click()
     assert page.url.endswith(f"/data/resources/{population.pk}/")
     tabs = page.locator("[data-testid=data-tabs] a")
-    assert tabs.all_inner_texts() == ["批次", "上传数据", "数据浏览", "数据质量", "电子表单", "接入方式"]
-    assert page.locator("[data-testid=data-settings]").is_visible()
+    assert tabs.all_inner_texts() == [
+        "批次",
+        "上传数据",
+        "数据浏览",
+        "数据质量",
+        "电子表单",
+        "接入方式",
+        "设置",
+    ]
     screenshot(page, "datapage-01-batches")
 
     _tab(page, "browse")
@@ -86,6 +93,10 @@ def test_data_page_tabs_and_the_links_to_them(page: Any, demo: None, settings: A
     _tab(page, "upload")
     page.locator("[data-testid=upload-form]").wait_for()
     screenshot(page, "datapage-06-upload")
+
+    _tab(page, "settings")
+    page.locator("[data-testid=settings-form]").wait_for()
+    screenshot(page, "datapage-06b-settings")
 
     # From the department's data dashboard and from the catalog entry.
     page.goto("/quality/department/")

@@ -1,5 +1,5 @@
 """The sections of a resource's data page (数据页面) and who sees which: one tab bar shared by the batches, upload,
-browse, quality, e-form and ways-in pages, so every part of a resource's data is reachable from any other.
+browse, quality, e-form, ways-in and settings pages, so every part of a resource's data is reachable from any other.
 
 Each tab is shown only to those its page lets in (the pages check again on the server); the first visible tab is
 where links from the catalog, the dashboards and the data list land.
@@ -14,6 +14,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tongshu.accounts.roles import Role
 
@@ -62,6 +63,12 @@ def _visible(user: Any, resource: Any) -> Iterator[Tab]:
         ("quality", _("Data quality"), "quality:resource", quality_permissions.can_view_quality),
         ("eform", _("Electronic form"), "ways:eform_records", can_keep_records),
         ("ways", _("Ways in"), "dataplane:ways", can_view_ways),
+        (
+            "settings",
+            pgettext_lazy("data", "Settings"),
+            "dataplane:settings",
+            permissions.can_manage_data_settings,
+        ),
     ]
     for key, label, name, allowed in candidates:
         if allowed(user, resource):

@@ -8,11 +8,13 @@ from functools import wraps
 from typing import Any, Concatenate, ParamSpec
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -21,9 +23,9 @@ from tongshu.core.errors import DomainError, NotFound, PermissionDenied
 from tongshu.core.http import AuthenticatedHttpRequest
 from tongshu.core.views import error_page
 
-from . import permissions, services, tabs, uploads
-from .forms import UploadForm
-from .models import Batch
+from . import changes, display, permissions, resource_settings, services, tabs, uploads
+from .forms import DataSettingsForm, UploadForm
+from .models import Batch, BatchStatus
 
 ERROR_ROWS_SHOWN = 200
 
@@ -104,6 +106,7 @@ def resource_data(request: AuthenticatedHttpRequest, resource_id: int) -> HttpRe
             "data": data,
             "page": page,
             "can_load": permissions.can_load_data(request.user, resource),
+            "can_manage_settings": permissions.can_manage_data_settings(request.user, resource),
             "tab": "batches",
         },
     )
@@ -121,6 +124,45 @@ def _mb(size: int) -> int:
 @login_required
 @require_http_methods(["GET", "POST"])
 @_page
+def data_settings(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
+    """Tab 设置: the bad-row policy, changed by the provider's data administrators and CDO."""
+    resource = _resource(request.user, resource_id)
+    if not permissions.can_manage_data_settings(request.user, resource):
+        raise PermissionDenied(
+            "只有资源提供部门的数据管理员或首席数据官可以修改数据加载设置", code="forbidden"
+        )
+    data = resource_settings.get_settings(request.user, resource)
+    form = DataSettingsForm(request.POST or None, initial={"bad_row_policy": data.bad_row_policy})
+    if request.method == "POST" and form.is_valid():
+        try:
+            resource_settings.change_settings(
+                request.user, resource, bad_row_policy=form.cleaned_data["bad_row_policy"]
+            )
+        except DomainError as exc:
+            if exc.status in (401, 403, 404):
+                raise
+            form.add_error("bad_row_policy", exc.message)
+        else:
+            messages.success(request, "数据加载设置已保存")
+            return redirect("dataplane:resource", resource.pk)
+    return render(
+        request,
+        "dataplane/settings.html",
+        {
+            "resource": resource,
+            "version": resource.published_version,
+            "data": data,
+            "form": form,
+            "can_load": permissions.can_load_data(request.user, resource),
+            "can_manage_settings": True,
+            "tab": "settings",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_page
 def upload(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
     """Step 1: the file and the load mode. Sent by htmx (with an upload progress bar) or as a plain form post; an
     accepted file goes on to the mapping step, a refused one comes back with the reason beside the field."""
@@ -128,31 +170,32 @@ def upload(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
     if not permissions.can_load_data(request.user, resource):
         raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以加载数据", code="forbidden")
     services.published_schema(resource)
+    data = services.resource_data(resource)
     form = UploadForm(request.POST or None, request.FILES or None)
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and not form.is_valid():
         status = 400
-        if form.is_valid():
-            sheet = form.cleaned_data["sheet"].strip()
-            remembered = services.resource_data(resource).column_mapping
-            try:
-                batch = services.submit_file(
-                    request.user,
-                    resource,
-                    form.cleaned_data["file"],
-                    file_name=form.cleaned_data["file"].name,
-                    mode=form.cleaned_data["mode"],
-                    mapping={**remembered, services.SHEET_KEY: sheet} if sheet else None,
-                )
-            except DomainError as exc:
-                if exc.status in (401, 403, 404):
-                    raise
-                form.add_error("file", exc.message)
-                status = exc.status
-            else:
-                if getattr(request, "htmx", False):
-                    return HttpResponseClientRedirect(reverse("dataplane:mapping", args=[batch.pk]))
-                return redirect("dataplane:mapping", batch.pk)
+    elif request.method == "POST":
+        sheet = form.cleaned_data["sheet"].strip()
+        remembered = data.column_mapping
+        try:
+            batch = services.submit_file(
+                request.user,
+                resource,
+                form.cleaned_data["file"],
+                file_name=form.cleaned_data["file"].name,
+                mode=form.cleaned_data["mode"],
+                mapping={**remembered, services.SHEET_KEY: sheet} if sheet else None,
+            )
+        except DomainError as exc:
+            if exc.status in (401, 403, 404):
+                raise
+            form.add_error("file", exc.message)
+            status = exc.status  # 413 too large, 400 unsupported format or empty file
+        else:
+            if getattr(request, "htmx", False):
+                return HttpResponseClientRedirect(reverse("dataplane:mapping", args=[batch.pk]))
+            return redirect("dataplane:mapping", batch.pk)
     limits = upload_limits()
     default = settings.DATAPLANE_UPLOAD_LIMITS_MB["default"]
     template = (
@@ -171,6 +214,9 @@ def upload(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
                 "extensions": list(services.FORMATS),
             },
             "extensions": ",".join(services.FORMATS),
+            "policy": data.bad_row_policy,
+            "policy_label": data.get_bad_row_policy_display(),
+            "can_manage_settings": permissions.can_manage_data_settings(request.user, resource),
             "tab": "upload",
         },
         status=status,
@@ -190,6 +236,7 @@ def mapping(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
         return redirect("dataplane:batch", batch.pk)
     schema = services.published_schema(resource)
     error = ""
+    status = 200
     try:
         header = uploads.source_header(batch)
     except DomainError as exc:
@@ -209,6 +256,7 @@ def mapping(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
             if exc.status in (401, 403, 404):
                 raise
             error = exc.message
+            status = exc.status
             suggested = {name: chosen.get(name, "") for name in header}
         else:
             uploads.enqueue(batch)
@@ -226,8 +274,10 @@ def mapping(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
             "columns": columns,
             "items": schema.columns,
             "error": error,
+            "can_manage_settings": permissions.can_manage_data_settings(request.user, resource),
             "tab": "upload",
         },
+        status=status,
     )
 
 
@@ -237,16 +287,55 @@ def batch_detail(request: AuthenticatedHttpRequest, batch_id: int) -> HttpRespon
     """Progress while the batch loads (htmx polls the `status` fragment every second), then its result."""
     batch = _batch(request.user, batch_id)
     context = {
+        **_changed_rows(request, batch),
         "batch": batch,
         "resource": batch.resource,
         "version": batch.resource.published_version,
         "progress": uploads.estimated_progress(batch),
         "problems": batch.error_sample[:ERROR_ROWS_SHOWN],
         "can_load": permissions.can_load_data(request.user, batch.resource),
+        "can_manage_settings": permissions.can_manage_data_settings(request.user, batch.resource),
         "tab": "batches",
     }
     template = "dataplane/batch.html#status" if getattr(request, "htmx", False) else "dataplane/batch.html"
     return render(request, template, context)
+
+
+def _changed_rows(request: AuthenticatedHttpRequest, batch: Batch) -> dict[str, Any]:
+    """The rows an applied batch inserted, updated or retired, a page at a time (`?after=<_rid>`), masked as on the
+    data page; shown to those who may browse the resource's data (the operator sees the counts only)."""
+    if batch.status != BatchStatus.APPLIED or not permissions.can_browse_data(request.user, batch.resource):
+        return {}
+    after = request.GET.get("after", "")
+    log = changes.batch_changes(request.user, batch, after_rid=int(after) if after.isdigit() else None)
+    labels = {
+        "insert": pgettext("batch", "Inserted"),
+        "update": pgettext("batch", "Updated"),
+        "retire": pgettext("batch", "Retired"),
+    }
+    rows = [
+        {
+            "rid": change["_rid"],
+            "op": change["_op"],
+            "op_label": labels[change["_op"]],
+            "cells": [
+                {
+                    "value": display.cell_value(column, change.get(column.field_name)),
+                    "masked": column.field_name in log.masked,
+                }
+                for column in log.schema.columns
+            ],
+        }
+        for change in log.changes
+    ]
+    return {
+        "changes": {
+            "columns": log.schema.columns,
+            "rows": rows,
+            "is_first_page": not after,
+            "next_after": log.next_cursor.split(":")[1] if log.next_cursor else "",
+        }
+    }
 
 
 @login_required

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from tongshu.catalog.models import Resource
-from tongshu.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from tongshu.core.errors import DomainError, NotFound, ValidationFailed
 from tongshu.core.views import error_page
 
 from . import browse as browsing
@@ -213,22 +213,19 @@ def download(request: HttpRequest, resource_id: int, file_format: str) -> HttpRe
 # --- libraries -------------------------------------------------------------------------------------------------
 @login_required
 def library_list(request: HttpRequest) -> HttpResponse:
-    if getattr(request.user, "organization_id", None) is None:
-        return error_page(request, PermissionDenied("基础库和主题库仅对政务部门用户开放", code="forbidden"))
+    try:
+        libraries.check_can_view_libraries(request.user)
+    except DomainError as exc:
+        return error_page(request, exc)
     return render(request, "dataplane/browse/libraries.html", {"libraries": libraries.libraries()})
 
 
 @login_required
 def library_detail(request: HttpRequest, resource_id: int) -> HttpResponse:
-    if getattr(request.user, "organization_id", None) is None:
-        return error_page(request, PermissionDenied("基础库和主题库仅对政务部门用户开放", code="forbidden"))
-    library = (
-        Library.objects.select_related("resource__published_version", "resource__provider")
-        .filter(resource_id=resource_id)
-        .first()
-    )
-    if library is None:
-        return error_page(request, NotFound("该信息资源不是基础库或主题库", code="library_not_found"))
+    try:
+        library = libraries.get_library(request.user, resource_id)
+    except DomainError as exc:
+        return error_page(request, exc)
     context = {
         **libraries.lineage(library),
         "resource": library.resource,
@@ -241,10 +238,8 @@ def library_detail(request: HttpRequest, resource_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def library_refresh(request: HttpRequest, resource_id: int) -> HttpResponse:
-    library = Library.objects.select_related("resource__provider").filter(resource_id=resource_id).first()
-    if library is None:
-        return error_page(request, NotFound("该信息资源不是基础库或主题库", code="library_not_found"))
     try:
+        library = libraries.get_library(request.user, resource_id)
         libraries.request_refresh(request.user, library, request=request)
     except DomainError as exc:
         return error_page(request, exc)

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import dateformat, timezone
 from django.views.decorators.http import require_POST
 
-from tongshu.core.errors import DomainError, PermissionDenied
+from tongshu.core.errors import DomainError, PermissionDenied, ValidationFailed
 from tongshu.core.http import AuthenticatedHttpRequest
 
 from .forms_ways import SourceForm
@@ -139,6 +139,11 @@ def source_run(request: AuthenticatedHttpRequest, source_id: int) -> HttpRespons
 
     source = sources.get_source(request.user, source_id)
     loadable_resource(request.user, source.resource_id)
+    try:
+        sources.check_target(source)
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+        return redirect("ways:source_detail", source.pk)
     run_pull_source.enqueue(source.pk, request.user.pk)
     messages.success(request, "已加入运行队列，完成后在下方“最近运行”中显示结果")
     return redirect("ways:source_detail", source.pk)

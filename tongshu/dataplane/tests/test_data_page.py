@@ -45,7 +45,7 @@ def tabs_of(client, url):
     return response.status_code, TAB.findall(response.content.decode())
 
 
-ALL_TABS = ["batches", "upload", "browse", "quality", "eform", "ways"]
+ALL_TABS = ["batches", "upload", "browse", "quality", "eform", "ways", "settings"]
 
 
 @pytest.mark.parametrize(
@@ -66,12 +66,14 @@ def test_each_tab_page_shows_the_tabs_its_user_may_open(personas, resource, clie
         "quality": f"/quality/resources/{resource.pk}/",
         "eform": f"/data/ways/eforms/{resource.pk}/",
         "ways": f"/data/resources/{resource.pk}/ways/",
+        "settings": f"/data/resources/{resource.pk}/settings/",
     }
     for key in tabs:
         status, shown = tabs_of(client, urls[key])
         assert status == 200 and shown == tabs, (key, shown)
         assert (
-            f'data-tab="{key}" class="active" aria-current="page"' in client.get(urls[key]).content.decode()
+            f'data-testid="{key}-tab" class="active" aria-current="page"'
+            in client.get(urls[key]).content.decode()
         )
     for key in set(ALL_TABS) - set(tabs):
         assert client.get(urls[key]).status_code in (403, 404), key
