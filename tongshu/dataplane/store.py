@@ -501,9 +501,8 @@ class BatchWriter:
         if mode not in ("upsert", "replace"):
             raise ValueError(mode)
         self.schema, self.batch_id, self.mode = schema, int(batch_id), mode
-        self.seq = (
-            0  # the apply sequence number, taken under the write lock (__enter__); `_batch` of rows written
-        )
+        # The apply sequence number (the `_batch` of the rows it writes), taken under the write lock in __enter__.
+        self.seq = 0
         self.engine = engine or get_engine()
         self.table, self.history = build_tables(self.engine, schema)
         self.columns = _value_columns(schema)
@@ -836,7 +835,7 @@ def read_rows(
     """Live rows (or the rows as they stood after the applied batch `as_of_batch`: `UnknownBatch` if it is not one),
     optionally filtered by equality on fields."""
     engine = engine or get_engine()
-    table, history = build_tables(engine, schema)
+    table, _history = build_tables(engine, schema)
     names = list(columns or _value_columns(schema))
     with engine.connect() as conn:
         if not sa.inspect(conn).has_table(table.name, schema=table.schema):
