@@ -60,6 +60,7 @@ class RowsParams(Schema):
 class ChangesParams(Schema):
     after_batch: int = Field(0, ge=0)
     until_batch: int | None = Field(None, ge=0)
+    batch: int | None = Field(None, ge=1)
     cursor: str = Field("", max_length=50)
     limit: int = Field(change_log.DEFAULT_LIMIT, ge=1, le=change_log.MAX_LIMIT)
 
@@ -75,6 +76,7 @@ class ChangeOut(Schema):
 class ChangesOut(Schema):
     after_batch: int
     until_batch: int | None
+    batch: int | None
     limit: int
     next_cursor: str | None
     columns: list[ColumnOut]
@@ -185,11 +187,13 @@ def reveal(request: HttpRequest, resource_id: int, rid: int, body: RevealIn, res
     summary="变更记录（增量同步，敏感项脱敏）",
 )
 def changes(request: HttpRequest, resource_id: int, params: Annotated[ChangesParams, Query()]) -> Any:
-    """The rows each batch applied after `after_batch` inserted, updated or retired (`op`: `insert`, `update`,
-    `retire`), in batch order, with the row's values after the change (for a retire, as it was retired). `rid` is the
-    record's stable identity. Page with `cursor` = the previous page's `next_cursor` (null on the last page); to
-    resume later, keep `<batch>:<rid>` of the last change applied. `until_batch` stops at that batch (one batch's
-    changes: `after_batch` = its id − 1, `until_batch` = its id). Sensitive items are masked as on the data page."""
+    """The rows each batch applied after the batch `after_batch` inserted, updated or retired (`op`: `insert`,
+    `update`, `retire`), in the order the batches were applied (not always the order of their ids: an upload can be
+    applied after a later push), with the row's values after the change (for a retire, as it was retired). `rid` is
+    the record's stable identity. Page with `cursor` = the previous page's `next_cursor` (null on the last page); to
+    resume later, keep `<batch>:<rid>` of the last change applied. `until_batch` stops at that batch; `batch` gives
+    one batch's changes. Batches named must be applied batches of the resource (`400 invalid_batch`). Sensitive items
+    are masked as on the data page."""
     user = calling_user(request)
     resource = _resource(resource_id)
     log = change_log.changes(
@@ -197,6 +201,7 @@ def changes(request: HttpRequest, resource_id: int, params: Annotated[ChangesPar
         resource,
         after_batch=params.after_batch,
         until_batch=params.until_batch,
+        batch=params.batch,
         cursor=params.cursor,
         limit=params.limit,
     )
@@ -204,6 +209,7 @@ def changes(request: HttpRequest, resource_id: int, params: Annotated[ChangesPar
     return {
         "after_batch": params.after_batch,
         "until_batch": params.until_batch,
+        "batch": params.batch,
         "limit": params.limit,
         "next_cursor": log.next_cursor,
         "columns": [

@@ -3,13 +3,17 @@ operations per batch, keyset paging by cursor, masking as browsing, and the deni
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from tongshu.accounts.roles import Role
 from tongshu.accounts.services import create_api_key
 from tongshu.accounts.tests.factories import make_user
 from tongshu.core.errors import PermissionDenied, ValidationFailed
-from tongshu.dataplane import changes
+from tongshu.dataplane import browse, changes, services
+from tongshu.dataplane.browse import BrowseQuery
+from tongshu.dataplane.models import BatchStatus
 from tongshu.dataplane.tests.helpers import load_csv, make_people, people_csv, person_id
 
 pytestmark = pytest.mark.django_db
@@ -150,8 +154,10 @@ def test_api_pages_the_log_by_cursor(personas, history, client_for):
         (fourth, "insert", masked(4))
     ]
     assert tail["next_cursor"] is None
-    one = client.get(url(history), {"after_batch": second - 1, "until_batch": second}).json()
-    assert sorted(c["op"] for c in one["changes"]) == ["insert", "update"] and one["until_batch"] == second
+    one = client.get(url(history), {"batch": second}).json()
+    assert sorted(c["op"] for c in one["changes"]) == ["insert", "update"] and one["batch"] == second
+    window = client.get(url(history), {"after_batch": first, "until_batch": second}).json()
+    assert window["changes"] == one["changes"] and window["until_batch"] == second
 
 
 def test_api_bad_parameters(personas, history, client_for):
@@ -160,9 +166,26 @@ def test_api_bad_parameters(personas, history, client_for):
     assert (
         bad.status_code == 400 and bad.json()["code"] == "invalid_cursor" and "游标" in bad.json()["message"]
     )
-    for params in ({"limit": 0}, {"limit": 5000}, {"after_batch": -1}, {"after_batch": "x"}):
+    for params in ({"limit": 0}, {"limit": 5000}, {"after_batch": -1}, {"after_batch": "x"}, {"batch": 0}):
         response = client.get(url(history), params)
         assert response.status_code == 422 and response.json()["code"] == "invalid_request"
+    # Batches are named by id and must be applied batches of this resource.
+    first, second, _third, fourth = history.batch_ids
+    other = load_csv(
+        personas.provider_admin, make_people(personas.provider_org, name="流动人口"), people_csv(1)
+    )
+    for params in (
+        {"after_batch": 999_999},
+        {"after_batch": other.pk},
+        {"until_batch": fourth + 1000},
+        {"batch": other.pk},
+        {"batch": second, "after_batch": first},
+    ):
+        response = client.get(url(history), params)
+        assert response.status_code == 400 and response.json()["code"] == "invalid_batch", params
+        assert "批次" in response.json()["message"]
+    stale = client.get(url(history), {"cursor": f"{other.pk}:1"})
+    assert stale.status_code == 400 and stale.json()["code"] == "invalid_cursor"
     assert client.get("/api/v1/data/browse/999999/changes").status_code == 404
 
 
@@ -202,3 +225,44 @@ def test_the_batch_page_lists_its_changed_rows(personas, history, client_for, an
     assert operator.status_code == 200 and 'data-testid="changes"' not in operator.content.decode()
     assert client_for(personas.outsider).get(f"/data/batches/{first}/").status_code == 404
     assert anonymous.get(f"/data/batches/{first}/").status_code == 302
+
+
+def test_a_batch_applied_after_a_later_one_comes_after_it_in_the_log(personas, client_for):
+    """An upload created first but applied after a push (it waited at its mapping step): a consumer in sync after the
+    push gets the upload's changes, as-of reads follow apply order, and the batch page lists the upload's rows."""
+    admin = personas.provider_admin
+    resource = make_people(personas.provider_org)
+    first = load_csv(admin, resource, people_csv(3))
+    waiting = services.submit_file(
+        admin,
+        resource,
+        io.BytesIO(people_csv(1, start=1).replace("张四1", "王五").encode()),
+        file_name="late.csv",
+    )
+    push = load_csv(admin, resource, people_csv(1).replace("张三0", "李四"))
+    assert waiting.pk < push.pk and waiting.status == BatchStatus.PENDING
+    client = client_for(admin)
+    synced = client.get(url(resource), {"after_batch": first.pk}).json()
+    assert [(c["batch"], c["op"]) for c in synced["changes"]] == [(push.pk, "update")]
+    late = services.apply_batch(waiting.pk)
+    assert late.status == BatchStatus.APPLIED
+    # The consumer asks again after the last batch it applied: the upload's change comes, after the push's.
+    tail = client.get(url(resource), {"after_batch": push.pk}).json()
+    assert [(c["batch"], c["op"], c["row"]["f002"]) for c in tail["changes"]] == [(late.pk, "update", "王*")]
+    everything = changes.changes(admin, resource).changes
+    assert [c["_batch"] for c in everything] == [first.pk] * 3 + [push.pk, late.pk]
+    assert changes.changes(admin, resource, after_batch=first.pk, until_batch=push.pk).changes == [
+        c for c in everything if c["_batch"] == push.pk
+    ]
+    assert [c["_batch"] for c in changes.batch_changes(admin, late).changes] == [late.pk]
+
+    # As-of reads: after the push the upload's change is not there yet; after the upload both are.
+    def names(as_of: int) -> dict[int, str]:
+        body = client.get(f"/api/v1/data/browse/{resource.pk}/rows", {"as_of_batch": as_of}).json()
+        return {row["_rid"]: row["f002"] for row in body["rows"]}
+
+    assert names(first.pk) == {1: "张**", 2: "张**", 3: "张**"}
+    assert names(push.pk) == {1: "李*", 2: "张**", 3: "张**"}
+    assert names(late.pk) == {1: "李*", 2: "王*", 3: "张**"}
+    page = browse.browse(admin, resource, BrowseQuery(as_of_batch=push.pk))
+    assert page.total == 3 and [row["f002"] for row in page.rows] == ["李*", "张**", "张**"]
