@@ -289,8 +289,9 @@ def report(options: argparse.Namespace, runs: dict, floor_sqlite: float, floor_p
                 f"updated={run['updated']} bad={run['bad_rows']} warnings={run['warnings']}"
             )
     print(
-        "First loads commit with the unique key index only; the query indexes (queryable items, _batch) are built"
-        " right after by the task dataplane.indexing.build_query_indexes:"
+        "First loads commit without indexes (their keys are checked unique across the batch); the unique key index,"
+        " the query indexes (queryable items, _batch) and on PostgreSQL the primary key are built right after by the"
+        " task dataplane.indexing.build_query_indexes:"
     )
     for backend, (load, _upsert) in runs.items():
         total = float(load["seconds"]) + float(load["index_s"])

@@ -13,7 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
 from tongshu.accounts.services import ApiKeyRejected, authenticate_api_key
-from tongshu.core.errors import DomainError
+from tongshu.core.errors import DomainError, PermissionDenied
 
 
 class ApiKeyAuth(HttpBearer):
@@ -28,6 +28,22 @@ class ApiKeyAuth(HttpBearer):
 
 
 class ActiveSessionAuth(SessionAuth):
+    """A signed-in, active person. Unsafe methods need the CSRF token, checked once there is a session user to act
+    for: an anonymous call has nothing to forge and gets `401 unauthenticated`, not a CSRF refusal (a key-authenticated
+    call never reaches this: `ApiKeyAuth` comes first)."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.is_active:
+            return None
+        try:
+            return super()._get_key(request)
+        except HttpError as exc:
+            raise PermissionDenied(
+                "CSRF 校验失败：请刷新页面后重试（浏览器会话中的修改请求须带 CSRF 令牌；系统对接请使用应用密钥）",
+                code="csrf_failed",
+            ) from exc
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = request.user
         if user.is_authenticated and user.is_active:
@@ -98,6 +114,7 @@ def register_routers() -> None:
     from tongshu.core.api import router as core_router
     from tongshu.dataplane.api import router as data_router
     from tongshu.dataplane.api_browse import router as data_browse_router
+    from tongshu.dataplane.api_libraries import router as data_libraries_router
     from tongshu.dataplane.api_ways import router as data_ways_router
     from tongshu.quality.api import router as quality_router
     from tongshu.security.api import router as security_router
@@ -113,6 +130,7 @@ def register_routers() -> None:
     api.add_router("/catalog/dcat", dcat_router)
     api.add_router("/data", data_router)
     api.add_router("/data/browse", data_browse_router)
+    api.add_router("/data/libraries", data_libraries_router)
     api.add_router("/data/ways", data_ways_router)
     api.add_router("/quality", quality_router)
 

@@ -140,6 +140,9 @@ else:
 DATA_URL = env("DATA_URL", f"sqlite:///{VAR_DIR / 'data.sqlite3'}")
 # Key file encrypting pull sources' credentials (generated 0600 on first use; default var/keys/sources.key).
 SOURCES_KEY_FILE = env("SOURCES_KEY_FILE", "")
+# Host names, domains (*.hrx.gov.cn) and networks (10.43.0.0/16) that pull sources may reach although they are
+# internal (loopback, private, link-local …); everything else must be a public address (dataplane/sources/guard.py).
+PULL_ALLOWED_HOSTS = env_list("PULL_ALLOWED_HOSTS")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -291,5 +294,9 @@ DATAPLANE_UPLOAD_LIMITS_MB = {
 }
 # Push API (系统对接): the largest JSON body accepted in one request, in MiB (413 above it).
 DATAPLANE_PUSH_MAX_MB = env_int("PUSH_MAX_MB", 20)
+# A batch whose worker died is applied again (dataplane.recovery): at once when the worker ran on this machine, else
+# when its heartbeat is older than the lease; after this many interrupted attempts it fails instead.
+DATAPLANE_BATCH_LEASE_SECONDS = env_int("BATCH_LEASE_SECONDS", 300)
+DATAPLANE_BATCH_MAX_ATTEMPTS = env_int("BATCH_MAX_ATTEMPTS", 3)
 # Zip-based spreadsheets (XLSX, ODS) are refused before reading when their directory promises more than this.
 DATAPLANE_SPREADSHEET_ZIP_LIMITS = {"max_entries": 10_000, "max_uncompressed_mb": 2048, "max_ratio": 200}

@@ -76,7 +76,8 @@ def test_quality_pages_in_the_browser(personas, client_for, page, live_server):
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto("/quality/platform/")
     page.wait_for_selector("[data-chart=departments] svg")
-    assert page.locator("[data-testid=platform-overdue]").inner_text() == "1"
+    # The population is late; 最低生活保障对象名单 and 水利工程基本信息 were never loaded: not current either.
+    assert page.locator("[data-testid=platform-overdue]").inner_text() == "3"
     screenshot(page, "quality-platform")
     page.goto("/quality/department/")
     page.wait_for_selector("[data-chart=trend] svg")

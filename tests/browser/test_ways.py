@@ -25,6 +25,7 @@ def data_dirs(tmp_path: Any, settings: Any) -> Any:
 
     settings.DATA_URL = f"sqlite:///{tmp_path / 'data.sqlite3'}"
     settings.VAR_DIR = tmp_path
+    settings.PULL_ALLOWED_HOSTS = ["127.0.0.1", "10.0.0.0/24"]  # the test interface; a department database
     yield
     store.dispose_engines()
 

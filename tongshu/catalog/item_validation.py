@@ -12,12 +12,15 @@ from typing import Any
 
 from django.db.models import Model
 
+from tongshu.standards.formats import LengthNotationError, LengthSpec, parse_length
 from tongshu.standards.levels import SecurityLevel, rank
 from tongshu.standards.models import CodeSet, DataElement, DataType
 
 from .choices import FormatClass, OpenType, ShareMethod, ShareType
-from .lengths import LENGTH_REQUIRED_TYPES, LengthError, parse_length
 from .models import InfoItem, MaskingMethod
+
+# Types whose values carry no length of their own (a date is a date) need none written; a length may still be.
+LENGTH_REQUIRED_TYPES = frozenset({"C", "N"})
 
 ITEM_FIELDS = (
     "name",
@@ -167,7 +170,7 @@ class ItemChecks:
             self.error("open_masking", "invalid_choice", "开放脱敏方式无效", index)
         return item
 
-    def check_item_length(self, index: int, item: dict[str, Any]) -> Any:
+    def check_item_length(self, index: int, item: dict[str, Any]) -> LengthSpec | None:
         if not item["length"]:
             if item["data_type"] in LENGTH_REQUIRED_TYPES:
                 self.error("length", "required", "字符型和数值型信息项须填写数据长度", index)
@@ -176,7 +179,7 @@ class ItemChecks:
             return None
         try:
             length = parse_length(item["length"], item["data_type"])
-        except LengthError:
+        except LengthNotationError:
             self.error(
                 "length",
                 "invalid_length",
@@ -187,7 +190,9 @@ class ItemChecks:
         item["length"] = length.notation
         return length
 
-    def check_binding(self, index: int, item: dict[str, Any], element: DataElement, length: Any) -> None:
+    def check_binding(
+        self, index: int, item: dict[str, Any], element: DataElement, length: LengthSpec | None
+    ) -> None:
         if item["data_type"] and item["data_type"] != element.data_type:
             self.error(
                 "data_type",
@@ -200,7 +205,7 @@ class ItemChecks:
             return
         try:
             element_length = parse_length(element.length, element.data_type)
-        except LengthError:
+        except LengthNotationError:
             return  # the element's own notation is the standards app's to validate
         if not length.fits_within(element_length):
             self.error(

@@ -1,9 +1,11 @@
 """`/api/v1/data`: loading a resource's data by file upload or push (系统对接), batches and their problem reports.
 
 第十二条, 第十九条: a business system pushes JSON rows with an `Idempotency-Key` (same key and body → the same batch,
-other body → 409 `idempotency_conflict`); a department uploads CSV, XLSX, XLS, ODS, JSON or NDJSON, which a worker
-applies (202 with the batch id). Authentication: the provider's application key (`Authorization: Bearer …`) or a
-signed-in data administrator / CDO of the provider. Errors are `{"code", "message"}` in Chinese.
+other body or mode → 409 `idempotency_conflict`); a rejected push is 422 `batch_rejected` with the batch and its
+problem report. A department uploads CSV, XLSX, XLS, ODS, JSON or NDJSON, which a worker applies (202 with the batch
+id). Authentication: the provider's application key (`Authorization: Bearer …`) or a signed-in data administrator /
+CDO of the provider; a resource whose batches the caller cannot see is 404, as in the batch listing. Errors are
+`{"code", "message"}` in Chinese.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from tongshu.catalog.models import Resource
 from tongshu.core.errors import NotFound, TooLarge, ValidationFailed
 
-from . import permissions, readers_json, services, uploads
-from .models import Batch, BatchMode
+from . import permissions, readers_json, recovery, resource_settings, services, uploads
+from .models import BadRowPolicy, Batch, BatchMode, BatchStatus, ResourceData
 
 router = Router(tags=["data"])
 DEFAULT_PUSH_MAX_MB = 20
@@ -65,12 +67,26 @@ class BatchOut(Schema):
     bad_rows: int
     warnings: int
     message: str
+    reason_code: str
+    bad_row_policy: str
     report_csv: str
     report_xlsx: str
 
 
 class BatchDetailOut(BatchOut):
     problems: list[ProblemOut]
+
+
+class BatchRejectedOut(ErrorOut):
+    """A pushed batch that was recorded but not loaded: `code` is always `batch_rejected`, `reason_code` says why."""
+
+    reason_code: str
+    batch_id: int
+    status_url: str
+    report_csv: str
+    report_xlsx: str
+    bad_rows: int
+    details: list[ProblemOut]
 
 
 class AcceptedOut(Schema):
@@ -112,6 +128,8 @@ def batch_out(batch: Batch, *, detail: bool = False) -> dict[str, Any]:
         "bad_rows": batch.bad_rows,
         "warnings": batch.warnings,
         "message": batch.message,
+        "reason_code": batch.reason_code,
+        "bad_row_policy": batch.bad_row_policy,
         "report_csv": reverse("api:data_batch_report_csv", args=[batch.pk]),
         "report_xlsx": reverse("api:data_batch_report_xlsx", args=[batch.pk]),
     }
@@ -149,9 +167,15 @@ def _push_body(request: HttpRequest) -> tuple[str, list[dict[str, Any]]]:
             f"请求体超过推送限制（最大 {limit // (1024 * 1024)} MB），请分批推送", code="body_too_large"
         )
     try:
-        body = readers_json._DECODER.decode(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ValidationFailed("请求体不是有效的 UTF-8 JSON", code="bad_json") from exc
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed("请求体必须使用 UTF-8 编码", code="bad_encoding") from exc
+    try:
+        body = readers_json._DECODER.decode(text)
+    except (ValueError, RecursionError) as exc:
+        raise ValidationFailed(
+            f"请求体不是有效的 JSON（{readers_json.json_error_text(exc)}）", code="bad_json"
+        ) from exc
     if not isinstance(body, dict) or not isinstance(body.get("rows"), list):
         raise ValidationFailed('请求体应为 {"mode": "upsert"|"replace", "rows": [...]}', code="bad_json")
     mode = body.get("mode", BatchMode.UPSERT)
@@ -198,21 +222,39 @@ PUSH_DOC = {
 }
 
 
+REJECTED_PROBLEMS = 20  # problems in a rejected push's answer; the report has them all
+
+
+def rejected_out(batch: Batch) -> dict[str, Any]:
+    return {
+        "code": "batch_rejected",
+        "reason_code": batch.reason_code or "batch_rejected",
+        "message": f"批次 {batch.pk} 未加载：{batch.message or '数据未通过校验'}",
+        "batch_id": batch.pk,
+        "status_url": reverse("api:data_batch", args=[batch.pk]),
+        "report_csv": reverse("api:data_batch_report_csv", args=[batch.pk]),
+        "report_xlsx": reverse("api:data_batch_report_xlsx", args=[batch.pk]),
+        "bad_rows": batch.bad_rows,
+        "details": batch_out(batch, detail=True)["problems"][:REJECTED_PROBLEMS],
+    }
+
+
 @router.post(
     "/resources/{resource_id}/rows",
-    response={200: BatchDetailOut, **ERRORS},
+    response={200: BatchDetailOut, 422: BatchRejectedOut, **ERRORS},
     openapi_extra=PUSH_DOC,
     summary="推送数据行（系统对接）",
 )
 def push_rows(request: HttpRequest, resource_id: int, response: HttpResponse) -> Any:
     """Push JSON rows: upsert by key or full replace, applied at once, all or nothing. Rows are keyed by item name
-    or field name. The `Idempotency-Key` header is required: the same key with the same body returns the same batch;
-    the same key with another body is refused with 409 `idempotency_conflict`. Bodies are limited by
-    `DATAPLANE_PUSH_MAX_MB` (413)."""
+    or field name (or a column name of the resource's remembered mapping); any other key is refused with 400
+    `unknown_fields`. The `Idempotency-Key` header is required: the same key with the same body and mode returns the
+    same answer; the same key with another body or mode is refused with 409 `idempotency_conflict`. A batch that is
+    not loaded answers 422 `batch_rejected` (`reason_code`, `batch_id`, the report's links, the first problems).
+    Bodies are limited by `DATAPLANE_PUSH_MAX_MB` (413)."""
     actor = request.auth  # type: ignore[attr-defined]
-    resource = Resource.objects.select_related("provider", "published_version").filter(pk=resource_id).first()
-    if resource is None:
-        raise NotFound("信息资源不存在", code="resource_not_found")
+    resource = _resource(actor, resource_id)
+    services.check_loader(actor, resource)
     key = (request.headers.get("Idempotency-Key") or "").strip()
     if not key:
         raise ValidationFailed("缺少 Idempotency-Key 请求头", code="idempotency_key_required")
@@ -223,6 +265,8 @@ def push_rows(request: HttpRequest, resource_id: int, response: HttpResponse) ->
     batch = services.push_rows(actor, resource, rows, idempotency_key=key, mode=mode)
     if replayed:
         response["Idempotent-Replayed"] = "true"
+    if batch.status in (BatchStatus.REJECTED, BatchStatus.FAILED):
+        return Status(422, rejected_out(batch))
     return Status(200, batch_out(batch, detail=True))
 
 
@@ -241,11 +285,13 @@ def upload(
 ) -> Any:
     """Upload CSV, XLSX, XLS, ODS, JSON or NDJSON; a worker applies it (poll `status_url`). `mapping` is an optional
     JSON object from the file's column names to field names; it is remembered for the resource. `sheet` names the
-    worksheet of a spreadsheet (the first one otherwise). Limits per format: `DATAPLANE_UPLOAD_LIMITS_MB` (413)."""
+    worksheet of a spreadsheet (the first one otherwise). Limits per format: `DATAPLANE_UPLOAD_LIMITS_MB` (413).
+    With an `Idempotency-Key` header the same key, file and mode return the same batch; another file or mode is 409
+    `idempotency_conflict`. If the worker
+    applying that batch died, the retry hands it to a worker again."""
     actor = request.auth  # type: ignore[attr-defined]
-    resource = Resource.objects.select_related("provider", "published_version").filter(pk=resource_id).first()
-    if resource is None:
-        raise NotFound("信息资源不存在", code="resource_not_found")
+    resource = _resource(actor, resource_id)
+    services.check_loader(actor, resource)
     parsed: dict[str, Any] = {}
     if mapping.strip():
         try:
@@ -261,7 +307,6 @@ def upload(
     if sheet:
         parsed[services.SHEET_KEY] = sheet
     if parsed:
-        services._check_loader(actor, resource)
         parsed = uploads.clean_mapping(parsed, services.published_schema(resource))
     batch = services.submit_file(
         actor,
@@ -277,6 +322,8 @@ def upload(
         uploads.remember_mapping(resource, parsed)
     if uploads.is_pending(batch):
         uploads.enqueue(batch)
+    else:
+        recovery.resume(batch)  # a retry of a batch whose worker died hands it to a worker again
     return Status(
         202,
         {
@@ -327,3 +374,60 @@ def batch_report_xlsx(request: HttpRequest, batch_id: int) -> Any:
         filename=f"batch-{batch.pk}-report.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+# --- a resource's data settings --------------------------------------------------------------------------------------
+
+
+class ChoiceOut(Schema):
+    value: str
+    label: str
+
+
+class DataSettingsOut(Schema):
+    resource_id: int
+    bad_row_policy: str
+    bad_row_policy_label: str
+    bad_row_policies: list[ChoiceOut]
+    can_change: bool
+
+
+class DataSettingsIn(Schema):
+    bad_row_policy: str
+
+
+def settings_out(actor: Any, data: ResourceData) -> dict[str, Any]:
+    return {
+        "resource_id": data.resource_id,
+        "bad_row_policy": data.bad_row_policy,
+        "bad_row_policy_label": str(data.get_bad_row_policy_display()),
+        "bad_row_policies": [{"value": value, "label": str(label)} for value, label in BadRowPolicy.choices],
+        "can_change": permissions.can_manage_data_settings(actor, data.resource),
+    }
+
+
+@router.get(
+    "/resources/{resource_id}/settings", response={200: DataSettingsOut, **ERRORS}, summary="数据加载设置"
+)
+def data_settings(request: HttpRequest, resource_id: int) -> Any:
+    """The resource's bad-row policy: `reject` refuses a batch with any bad row, `skip` loads the good rows and
+    reports the bad ones. A full replace (`mode=replace`) is always refused whole, whatever the policy."""
+    actor = request.auth  # type: ignore[attr-defined]
+    resource = Resource.objects.select_related("provider").filter(pk=resource_id).first()
+    if resource is None:
+        raise NotFound("信息资源不存在或无权查看", code="resource_not_found")
+    return settings_out(actor, resource_settings.get_settings(actor, resource))
+
+
+@router.patch(
+    "/resources/{resource_id}/settings", response={200: DataSettingsOut, **ERRORS}, summary="修改数据加载设置"
+)
+def change_data_settings(request: HttpRequest, resource_id: int, body: DataSettingsIn) -> Any:
+    """Set the bad-row policy (`reject` or `skip`): the provider's data administrators and CDO, signed in (not an
+    application key). Audited; applies to batches validated from now on."""
+    actor = request.auth  # type: ignore[attr-defined]
+    resource = Resource.objects.select_related("provider").filter(pk=resource_id).first()
+    if resource is None:
+        raise NotFound("信息资源不存在或无权查看", code="resource_not_found")
+    data = resource_settings.change_settings(actor, resource, bad_row_policy=body.bad_row_policy)
+    return settings_out(actor, data)

@@ -1,14 +1,16 @@
 """`/api/v1/data/browse`: a resource's data as the 数据浏览 page gives it — one page of rows with sensitive items
-masked, the streamed downloads, and the audited reveal of one record (第三十三条).
+masked, the streamed downloads, the audited reveal of one record (第三十三条), and the change log (the rows each
+applied batch inserted, updated or retired, for incremental sync).
 
-Thin: the same services as the pages (`browse.browse`, `browse.reveal`, `downloads.start_download`), so filtering,
-masking, rights and audit entries are identical. Only signed-in people call these: `permissions.can_browse_data`
+Thin: the same services as the pages (`browse.browse`, `browse.reveal`, `downloads.start_download`,
+`changes.changes`), so filtering, masking, rights and audit entries are identical. Only signed-in people call these: `permissions.can_browse_data`
 answers for the provider's own staff, never for an application key (refused with 403 `user_required`).
 Filters are query parameters `f_<field name>=<value>` on queryable items, as on the page.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -21,6 +23,7 @@ from tongshu.core.api_auth import calling_user
 from tongshu.core.errors import NotFound
 
 from . import browse as browsing
+from . import changes as change_log
 from . import downloads, evolution
 from .api import ERRORS
 from .browse import BrowseQuery
@@ -41,6 +44,7 @@ class RowsOut(Schema):
     page_size: int
     pages: int
     can_reveal: bool
+    exact_fields: list[str]
     columns: list[ColumnOut]
     rows: list[dict[str, Any]]
 
@@ -51,6 +55,32 @@ class RowsParams(Schema):
     page: int = Field(1, ge=1, le=browsing.MAX_PAGE)
     page_size: int = Field(browsing.PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     as_of_batch: int | None = None
+
+
+class ChangesParams(Schema):
+    after_batch: int = Field(0, ge=0)
+    until_batch: int | None = Field(None, ge=0)
+    batch: int | None = Field(None, ge=1)
+    cursor: str = Field("", max_length=50)
+    limit: int = Field(change_log.DEFAULT_LIMIT, ge=1, le=change_log.MAX_LIMIT)
+
+
+class ChangeOut(Schema):
+    batch: int
+    rid: int
+    op: str
+    updated_at: datetime
+    row: dict[str, Any]
+
+
+class ChangesOut(Schema):
+    after_batch: int
+    until_batch: int | None
+    batch: int | None
+    limit: int
+    next_cursor: str | None
+    columns: list[ColumnOut]
+    changes: list[ChangeOut]
 
 
 class RevealIn(Schema):
@@ -82,9 +112,10 @@ def _row(row: dict[str, Any], names: list[str]) -> dict[str, Any]:
 )
 def rows(request: HttpRequest, resource_id: int, params: Annotated[RowsParams, Query()]) -> Any:
     """One page of the resource's rows, live or as of an applied batch (`as_of_batch`). Filter with
-    `f_<field>=<value>` on queryable items (text by prefix, other types by equality); sort by a field with
-    `sort` and `dir=asc|desc`. Sensitive items are masked exactly as on the page; each row carries its `_rid`
-    for the reveal."""
+        `f_<field>=<value>` on queryable items (text by prefix, other types by equality; masked items by their whole
+    value for callers who may not reveal them, `exact_fields`); sort by a field with
+        `sort` and `dir=asc|desc`. Sensitive items are masked exactly as on the page; each row carries its `_rid`
+        for the reveal."""
     user = calling_user(request)
     resource = _resource(resource_id)
     query = BrowseQuery(
@@ -103,6 +134,7 @@ def rows(request: HttpRequest, resource_id: int, params: Annotated[RowsParams, Q
         "page_size": page.query.page_size,
         "pages": page.pages,
         "can_reveal": page.can_reveal,
+        "exact_fields": sorted(page.exact),
         "columns": [
             {"field": c.field_name, "label": c.label, "masked": c.field_name in page.masked}
             for c in page.schema.columns
@@ -146,3 +178,52 @@ def reveal(request: HttpRequest, resource_id: int, rid: int, body: RevealIn, res
     names = [column.field_name for column in evolution.read_schema(resource).columns]
     response["Cache-Control"] = "no-store"
     return {"rid": rid, "row": {name: row.get(name) for name in names}}
+
+
+@router.get(
+    "/{resource_id}/changes",
+    response={200: ChangesOut, **ERRORS, 422: Any},
+    url_name="data_browse_changes",
+    summary="变更记录（增量同步，敏感项脱敏）",
+)
+def changes(request: HttpRequest, resource_id: int, params: Annotated[ChangesParams, Query()]) -> Any:
+    """The rows each batch applied after the batch `after_batch` inserted, updated or retired (`op`: `insert`,
+    `update`, `retire`), in the order the batches were applied (not always the order of their ids: an upload can be
+    applied after a later push), with the row's values after the change (for a retire, as it was retired). `rid` is
+    the record's stable identity. Page with `cursor` = the previous page's `next_cursor` (null on the last page); to
+    resume later, keep `<batch>:<rid>` of the last change applied. `until_batch` stops at that batch; `batch` gives
+    one batch's changes. Batches named must be applied batches of the resource (`400 invalid_batch`). Sensitive items
+    are masked as on the data page."""
+    user = calling_user(request)
+    resource = _resource(resource_id)
+    log = change_log.changes(
+        user,
+        resource,
+        after_batch=params.after_batch,
+        until_batch=params.until_batch,
+        batch=params.batch,
+        cursor=params.cursor,
+        limit=params.limit,
+    )
+    names = [column.field_name for column in log.schema.columns]
+    return {
+        "after_batch": params.after_batch,
+        "until_batch": params.until_batch,
+        "batch": params.batch,
+        "limit": params.limit,
+        "next_cursor": log.next_cursor,
+        "columns": [
+            {"field": c.field_name, "label": c.label, "masked": c.field_name in log.masked}
+            for c in log.schema.columns
+        ],
+        "changes": [
+            {
+                "batch": change["_batch"],
+                "rid": change["_rid"],
+                "op": change["_op"],
+                "updated_at": change["_updated_at"].replace(tzinfo=UTC),  # the store keeps UTC, naive
+                "row": {name: change.get(name) for name in names},
+            }
+            for change in log.changes
+        ],
+    }

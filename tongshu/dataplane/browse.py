@@ -1,7 +1,8 @@
 """Browsing a resource's data (数据浏览) and the audited reveal of masked values.
 
 `browse()` answers one page of a resource's rows (live, or as of an applied batch) with filters on its queryable
-items and a sort, sensitive items masked. `reveal()` returns one row unmasked for the request that asked, after
+items and a sort, sensitive items masked; a masked item is filtered by its whole value only for those who may not
+reveal it (a prefix would give it away). `reveal()` returns one row unmasked for the request that asked, after
 checking the right and a typed reason, and writes the audit entry with the record's key.
 """
 
@@ -51,13 +52,16 @@ class BrowsePage:
     query: BrowseQuery
     masked: dict[str, str]
     can_reveal: bool
+    exact: set[str] = field(
+        default_factory=set
+    )  # text items this user filters by equality (masked, no reveal)
 
     @property
     def pages(self) -> int:
         return max((self.total + self.query.page_size - 1) // self.query.page_size, 1)
 
 
-def _require_browse(actor: Any, resource: Any) -> ResourceSchema:
+def require_browse(actor: Any, resource: Any) -> ResourceSchema:
     if not permissions.can_browse_data(actor, resource):
         raise PermissionDenied("只有资源提供部门的工作人员可以浏览本资源的数据", code="forbidden")
     if resource.published_version is None:
@@ -65,8 +69,9 @@ def _require_browse(actor: Any, resource: Any) -> ResourceSchema:
     return evolution.read_schema(resource)
 
 
-def parse_filter(column: Column, text: str) -> tuple[str, str, Any]:
-    """A filter value typed as its item: text matches by prefix, everything else by equality."""
+def parse_filter(column: Column, text: str, *, exact: bool = False) -> tuple[str, str, Any]:
+    """A filter value typed as its item: text matches by prefix (by equality when `exact`), everything else by
+    equality."""
     text = text.strip()
     kind = column.data_type
     try:
@@ -89,7 +94,13 @@ def parse_filter(column: Column, text: str) -> tuple[str, str, Any]:
     if column.code_values:
         names = {name: code for code, name in column.code_values}
         return column.field_name, "eq", names.get(text, text)
-    return column.field_name, "prefix", text
+    return column.field_name, "eq" if exact else "prefix", text
+
+
+def exact_only(actor: Any, resource: Any, masked: dict[str, str]) -> set[str]:
+    """Masked items a user may not reveal are matched exactly, never by prefix: otherwise a browse-only user could
+    recover a masked ID number digit by digit (f_resident_id=430623195903 …) without any audited reveal."""
+    return set() if permissions.can_reveal_data(actor, resource) else set(masked)
 
 
 def applied_batches(resource: Any) -> list[Batch]:
@@ -105,16 +116,18 @@ def _check_batch(resource: Any, batch_id: int | None) -> None:
 
 
 def browse(actor: Any, resource: Any, query: BrowseQuery) -> BrowsePage:
-    schema = _require_browse(actor, resource)
+    schema = require_browse(actor, resource)
     _check_batch(resource, query.as_of_batch)
     queryable = {column.field_name: column for column in schema.columns if column.is_queryable}
+    masked = masked_fields(schema)
+    exact = exact_only(actor, resource, masked)
     conditions = []
     for name, text in query.filters.items():
         if not (text or "").strip():
             continue
         if name not in queryable:
             raise ValidationFailed("只能按可查询的信息项筛选", code="not_queryable", field=name)
-        conditions.append(parse_filter(queryable[name], text))
+        conditions.append(parse_filter(queryable[name], text, exact=name in exact))
     fields = {column.field_name for column in schema.columns}
     sort = query.sort if query.sort in fields else ""
     query.page = min(max(query.page, 1), MAX_PAGE)
@@ -127,7 +140,6 @@ def browse(actor: Any, resource: Any, query: BrowseQuery) -> BrowsePage:
         offset=(query.page - 1) * query.page_size,
         as_of_batch=query.as_of_batch,
     )
-    masked = masked_fields(schema)
     return BrowsePage(
         schema=schema,
         rows=[mask_row(row, masked) for row in rows],
@@ -135,6 +147,7 @@ def browse(actor: Any, resource: Any, query: BrowseQuery) -> BrowsePage:
         query=query,
         masked=masked,
         can_reveal=permissions.can_reveal_data(actor, resource),
+        exact=exact,
     )
 
 
@@ -149,7 +162,7 @@ def reveal(
 ) -> dict[str, Any]:
     """One record unmasked, for this request only (第三十三条). The audit entry names the record's key and the
     reason the user typed."""
-    schema = _require_browse(actor, resource)
+    schema = require_browse(actor, resource)
     if not permissions.can_reveal_data(actor, resource):
         raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以查看敏感项原文", code="forbidden")
     reason = (reason or "").strip()

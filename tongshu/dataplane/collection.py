@@ -6,6 +6,8 @@ who collects it, why, which items, how long it is kept, and whom to contact. The
 Submissions are rate-limited per client address and per task, validated by the same engine as every other way in,
 and held for the department's review: approving one loads it as a one-row batch (source `collection`, upsert);
 rejecting it records the reason. A task closes at its deadline (checked on every access, and by a periodic job).
+A task may first be kept as a draft (its link answers 404), changed, then published; once published its notice no
+longer changes (`COLLECTION_TRANSITIONS`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -24,14 +26,27 @@ from django.utils import timezone
 from tongshu.accounts.models import User
 from tongshu.accounts.roles import DEPARTMENT_MANAGER_ROLES
 from tongshu.catalog.models import Resource
-from tongshu.core.errors import DomainError, NotFound, PermissionDenied, RateLimited, ValidationFailed
+from tongshu.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ValidationFailed,
+)
 from tongshu.core.services import notify
 from tongshu.quality.rules import rules_for_resource
 from tongshu.security.audit import record
 
 from . import eforms, ingest_rows, permissions, store
 from .models import BatchMode, BatchSource, BatchStatus
-from .models_sources import CollectionStatus, CollectionSubmission, CollectionTask, SubmissionStatus
+from .models_sources import (
+    COLLECTION_TRANSITIONS,
+    CollectionStatus,
+    CollectionSubmission,
+    CollectionTask,
+    SubmissionStatus,
+)
 from .services import published_schema
 from .sources.services import is_manager
 
@@ -65,13 +80,28 @@ def _check_manage(actor: Any, resource: Resource) -> None:
         raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以管理采集任务", code="forbidden")
 
 
-def create_task(actor: Any, resource: Resource, values: dict[str, Any]) -> CollectionTask:
-    """Publish a collection task (第十二条). Every key and required item must be collected."""
-    _check_manage(actor, resource)
+STATUS_NAMES: dict[str, str] = {
+    CollectionStatus.DRAFT: "草稿",
+    CollectionStatus.OPEN: "采集中",
+    CollectionStatus.CLOSED: "已结束",
+}
+NOTICE_FIELDS = ("title", "purpose", "collector", "retention", "contact")
+EDITABLE = (*NOTICE_FIELDS, "fields", "deadline", "per_address_hourly_limit", "hourly_limit")
+
+
+def _clean_task(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
+    """A task's settings checked against the resource's published items (pages and API alike): the notice that
+    个人信息保护法 第十七条 requires is complete, every key and required item is collected, the deadline is ahead."""
     schema = published_schema(resource)
-    for name in ("title", "purpose", "collector", "retention", "contact"):
-        if not str(values.get(name) or "").strip():
+    cleaned: dict[str, Any] = {}
+    for name in NOTICE_FIELDS:
+        text = str(values.get(name) or "").strip()
+        if not text:
             raise ValidationFailed("此项必填", code="required", field=name)
+        limit = getattr(CollectionTask._meta.get_field(name), "max_length", None) or 2000
+        if len(text) > limit:
+            raise ValidationFailed(f"不能超过 {limit} 个字符", code="too_long", field=name)
+        cleaned[name] = text
     fields = [name for name in values.get("fields") or [] if name]
     known = {column.field_name for column in schema.columns}
     if not fields or not set(fields) <= known:
@@ -83,49 +113,120 @@ def create_task(actor: Any, resource: Resource, values: dict[str, Any]) -> Colle
         )
     if not schema.key_fields:
         raise ValidationFailed("该资源没有主键信息项，不能用于公开采集", code="no_key", field="fields")
+    cleaned["fields"] = [c.field_name for c in schema.columns if c.field_name in fields]
     deadline = values.get("deadline")
-    if deadline is None or deadline <= timezone.now():
+    if isinstance(deadline, datetime) and timezone.is_naive(deadline):
+        deadline = timezone.make_aware(deadline)
+    if not isinstance(deadline, datetime) or deadline <= timezone.now():
         raise ValidationFailed("截止时间必须晚于现在", code="invalid", field="deadline")
-    limits = {}
+    cleaned["deadline"] = deadline
     for name, default in (("per_address_hourly_limit", 10), ("hourly_limit", 500)):
-        limit = int(values.get(name) or default)
-        if not 1 <= limit <= 100_000:
+        limit = values.get(name)
+        limit = default if limit is None else limit
+        if not isinstance(limit, int) or not 1 <= limit <= 100_000:
             raise ValidationFailed("取值应在 1 到 100000 之间", code="out_of_range", field=name)
-        limits[name] = limit
-    ordered = [c.field_name for c in schema.columns if c.field_name in fields]
+        cleaned[name] = limit
+    return cleaned
+
+
+def create_task(
+    actor: Any, resource: Resource, values: dict[str, Any], *, publish: bool = True
+) -> CollectionTask:
+    """Create a collection task (第十二条): published at once (its public link opens), or kept as a draft to edit
+    and publish later. Every key and required item must be collected; the notice fields are required."""
+    _check_manage(actor, resource)
+    cleaned = _clean_task(resource, values)
+    now = timezone.now()
     with transaction.atomic():
         task = CollectionTask.objects.create(
             resource=resource,
             token=secrets.token_urlsafe(24),
-            title=values["title"].strip(),
-            purpose=values["purpose"].strip(),
-            fields=ordered,
-            deadline=deadline,
-            collector=values["collector"].strip(),
-            retention=values["retention"].strip(),
-            contact=values["contact"].strip(),
+            status=CollectionStatus.OPEN if publish else CollectionStatus.DRAFT,
+            published_at=now if publish else None,
             created_by=actor,
-            **limits,
+            created_at=now,
+            **cleaned,
         )
         record(
-            "collection.published",
+            "collection.published" if publish else "collection.drafted",
             actor=actor,
             organization=resource.provider,
             target=task,
-            details={"resource": resource.code, "fields": ordered, "deadline": deadline.isoformat()},
+            details={
+                "resource": resource.code,
+                "fields": cleaned["fields"],
+                "deadline": cleaned["deadline"].isoformat(),
+                "from": "",
+                "to": task.status,
+            },
         )
     return task
 
 
-def close_task(actor: Any, task: CollectionTask) -> CollectionTask:
+def update_task(actor: Any, task: CollectionTask, values: dict[str, Any]) -> CollectionTask:
+    """Change a draft; what is not given keeps its value. A published task cannot change: the public has been
+    told its notice (close it and publish a new one)."""
     _check_manage(actor, task.resource)
-    if task.status != CollectionStatus.CLOSED:
-        CollectionTask.objects.filter(pk=task.pk).update(
-            status=CollectionStatus.CLOSED, closed_at=timezone.now()
+    current = {name: getattr(task, name) for name in EDITABLE}
+    cleaned = _clean_task(task.resource, {**current, **values})
+    with transaction.atomic():
+        locked = CollectionTask.objects.select_for_update().get(pk=task.pk)
+        if locked.status != CollectionStatus.DRAFT:
+            raise Conflict(
+                "只有草稿状态的采集任务可以修改；已发布的任务请关闭后另行发布", code="task_not_draft"
+            )
+        changed = sorted(name for name in EDITABLE if cleaned[name] != current[name])
+        CollectionTask.objects.filter(pk=task.pk).update(**cleaned)
+        record(
+            "collection.changed",
+            actor=actor,
+            organization=task.resource.provider,
+            target=task,
+            details={"changed": changed},
         )
-        record("collection.closed", actor=actor, organization=task.resource.provider, target=task)
-        task.refresh_from_db()
+    task.refresh_from_db()
     return task
+
+
+def move_task(actor: Any, task: CollectionTask, to: str, *, reason: str = "") -> CollectionTask:
+    """Move a task along `COLLECTION_TRANSITIONS`, recording who, when, from, to and why. Asking for the state it is
+    already in changes nothing; any other move not in the table is 409 `invalid_transition`."""
+    _check_manage(actor, task.resource)
+    if to == CollectionStatus.OPEN:
+        # What is published is checked again: the deadline may have passed, the items may have changed.
+        _clean_task(task.resource, {name: getattr(task, name) for name in EDITABLE})
+    with transaction.atomic():
+        locked = CollectionTask.objects.select_for_update().get(pk=task.pk)
+        if locked.status == to:
+            task.refresh_from_db()
+            return task
+        if to not in COLLECTION_TRANSITIONS.get(locked.status, frozenset()):
+            raise Conflict(
+                f"采集任务当前为“{STATUS_NAMES[locked.status]}”，不能改为“{STATUS_NAMES.get(to, to)}”",
+                code="invalid_transition",
+            )
+        now = timezone.now()
+        stamp = {"published_at": now} if to == CollectionStatus.OPEN else {"closed_at": now}
+        CollectionTask.objects.filter(pk=task.pk).update(status=to, **stamp)
+        record(
+            "collection.published" if to == CollectionStatus.OPEN else "collection.closed",
+            actor=actor,
+            organization=task.resource.provider,
+            target=task,
+            details={"from": locked.status, "to": to, "reason": reason.strip()[:200]},
+        )
+    task.refresh_from_db()
+    return task
+
+
+def publish_task(actor: Any, task: CollectionTask) -> CollectionTask:
+    """Publish a draft: its public link opens until the deadline (第十二条)."""
+    return move_task(actor, task, CollectionStatus.OPEN)
+
+
+def close_task(actor: Any, task: CollectionTask, reason: str = "") -> CollectionTask:
+    """Close a published task (its public link stops taking submissions) or drop a draft."""
+    return move_task(actor, task, CollectionStatus.CLOSED, reason=reason)
 
 
 def close_expired(now: Any = None) -> int:
@@ -237,7 +338,7 @@ def public_task(token: str) -> CollectionTask:
         .filter(token=token)
         .first()
     )
-    if task is None:
+    if task is None or task.status == CollectionStatus.DRAFT:  # a draft's link tells nothing
         raise NotFound("采集任务不存在", code="task_not_found")
     if task.status == CollectionStatus.OPEN and timezone.now() >= task.deadline:
         close_expired()

@@ -20,6 +20,7 @@ from tongshu.quality.engine import ERROR, ROW, Rule, clean, rules_for, typed_val
 from tongshu.security.audit import record
 
 from . import ingest_rows, permissions, store
+from .masking import mask_row, mask_value, masked_fields
 from .models import Batch, BatchMode, BatchSource, BatchStatus, ResourceData
 from .schema import (
     BOOLEAN_TYPES,
@@ -57,7 +58,7 @@ def field_kind(column: Column) -> str:
     return "text"
 
 
-def _form_field(column: Column, *, locked: bool) -> forms.Field:
+def _form_field(column: Column, *, locked: bool, masked: str | None = None) -> forms.Field:
     kind = field_kind(column)
     attrs: dict[str, Any] = {"data-kind": kind}
     if locked:
@@ -65,6 +66,13 @@ def _form_field(column: Column, *, locked: bool) -> forms.Field:
     common: dict[str, Any] = {"label": column.label, "required": False}
     if column.is_required and kind != "checkbox":
         common["label_suffix"] = " *"
+    if masked is not None:
+        # Shown masked: an empty text box with the masked value as its hint; left empty, the stored value stays.
+        attrs.update({"data-kind": "text", "placeholder": masked, "autocomplete": "off"})
+        common["help_text"] = (
+            "主键（不可修改），已脱敏" if locked else "已脱敏：留空则保持原值；填写则以完整的新值替换"
+        )
+        return forms.CharField(widget=forms.TextInput(attrs), strip=True, **common)
     if kind == "select":
         choices = [("", "—")] + [(code, f"{code} {name}") for code, name in column.code_values or ()]
         return forms.ChoiceField(choices=choices, widget=forms.Select(attrs=attrs), **common)
@@ -93,15 +101,19 @@ def record_form(
     fields: list[str] | None = None,
     lock_keys: bool = False,
     hint_keys: bool = True,
+    masked: dict[str, str] | None = None,
 ) -> forms.Form:
-    """A Django form with one field per info item (or the listed ones); the engine, not the form, validates."""
+    """A Django form with one field per info item (or the listed ones); the engine, not the form, validates.
+    `masked`: field → masked value, for items shown masked (`OpenRecord.placeholders`)."""
     wanted = set(fields) if fields is not None else None
+    masked = masked or {}
     form = forms.Form(data, initial=initial)
     form.label_suffix = ""
     for column in schema.columns:
         if wanted is None or column.field_name in wanted:
-            field = _form_field(column, locked=lock_keys and column.is_key)
-            if column.is_key and hint_keys:
+            hint = masked.get(column.field_name)
+            field = _form_field(column, locked=lock_keys and column.is_key, masked=hint)
+            if column.is_key and hint_keys and hint is None:
                 field.help_text = "主键" + ("（不可修改）" if lock_keys else "")
             form.fields[column.field_name] = field
     return form
@@ -188,7 +200,8 @@ def searchable_columns(schema: ResourceSchema) -> list[Column]:
 def list_records(
     actor: Any, resource: Resource, *, field: str = "", value: str = "", page: int = 1
 ) -> tuple[list[dict[str, Any]], bool]:
-    """One page of live records (exact match on a key or queryable item); returns (rows, has_next)."""
+    """One page of live records (exact match on a key or queryable item), sensitive items masked as on the data
+    page; returns (rows, has_next)."""
     check_editor(actor, resource)
     schema = published_schema(resource)
     filters: dict[str, Any] = {}
@@ -201,29 +214,105 @@ def list_records(
         filters[field] = typed
     page = max(1, page)
     rows = list(store.read_rows(schema, filters=filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE))
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    return masked_rows(schema, rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
 
 
-def get_record(actor: Any, resource: Resource, rid: int) -> dict[str, Any]:
-    check_editor(actor, resource)
-    schema = published_schema(resource)
+def _stored_record(schema: ResourceSchema, rid: int) -> dict[str, Any]:
+    """The live row as stored, unmasked: for the services here only, never for display (see `open_record`)."""
     rows = list(store.read_rows(schema, filters={"_rid": rid}, limit=1))
     if not rows:
         raise NotFound("记录不存在或已注销", code="record_not_found")
     return rows[0]
 
 
+@dataclass
+class OpenRecord:
+    """A record opened for editing: the form's initial values, masked items empty unless revealed, with their masked
+    value as a hint (`placeholders`)."""
+
+    initial: dict[str, Any]
+    placeholders: dict[str, str]
+    revealed: bool
+    can_reveal: bool
+
+
+def open_record(
+    actor: Any, resource: Resource, rid: int, *, reveal_reason: str | None = None, request: Any = None
+) -> OpenRecord:
+    """Open a record to edit (第十九条(三)). Sensitive items stay masked, as on the data page, so editing never shows
+    them by itself; their original values only for those who may reveal them (`permissions.can_reveal_data`),
+    with a typed reason, and written to the audit log exactly like the data page's reveal (第三十三条)."""
+    check_editor(actor, resource)
+    schema = published_schema(resource)
+    row = _stored_record(schema, rid)
+    initial = initial_from_row(schema, row)
+    kinds = masked_fields(schema)
+    can_reveal = permissions.can_reveal_data(actor, resource)
+    if reveal_reason is None or not kinds:
+        hints = {name: str(mask_value(kind, initial[name]) or "") for name, kind in kinds.items()}
+        masked_initial = {name: "" if name in kinds else value for name, value in initial.items()}
+        return OpenRecord(masked_initial, hints, revealed=False, can_reveal=can_reveal)
+    if not can_reveal:
+        raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以查看敏感项原文", code="forbidden")
+    reason = reveal_reason.strip()
+    if len(reason) < 2:
+        raise ValidationFailed("查看敏感项原文须填写事由", code="reason_required", field="reason")
+    record(
+        "dataplane.data_revealed",
+        actor=actor,
+        organization=resource.provider,
+        target=resource,
+        request=request,
+        details={
+            "resource": resource.code,
+            "record_key": {name: str(row.get(name)) for name in schema.key_fields} or {"_rid": str(rid)},
+            "rid": rid,
+            "fields": sorted(kinds),
+            "reason": reason[:500],
+            "purpose": "eform_edit",
+        },
+    )
+    return OpenRecord(initial, {}, revealed=True, can_reveal=True)
+
+
+def _keep_masked(
+    schema: ResourceSchema, values: dict[str, str], current: dict[str, Any], *, keep_blank: bool
+) -> dict[str, str]:
+    """A masked item sent back as its masked text (or left empty in a masked form, `keep_blank`) keeps its stored
+    value: the mask must never overwrite the data."""
+    stored = initial_from_row(schema, current)
+    merged = dict(values)
+    for name, kind in masked_fields(schema).items():
+        text = str(stored.get(name) or "")
+        sent = str(values.get(name) or "")
+        if (text and sent == mask_value(kind, text)) or (keep_blank and not sent):
+            merged[name] = text
+    return merged
+
+
 def _key_of(schema: ResourceSchema, row: dict[str, Any]) -> dict[str, Any]:
     return {name: row[name] for name in schema.key_fields}
 
 
-def save_record(actor: Any, resource: Resource, values: dict[str, str], *, rid: int | None = None) -> Batch:
+def save_record(
+    actor: Any,
+    resource: Resource,
+    values: dict[str, str],
+    *,
+    rid: int | None = None,
+    keep_blank_masked: bool = False,
+) -> Batch:
     """Add (rid None) or edit one record: a one-row upsert batch. Raises ValidationFailed with `details` = the
-    engine's findings by field when the values are not valid; nothing is loaded then."""
+    engine's findings by field when the values are not valid; nothing is loaded then. On an edit, a masked item that
+    comes back as its masked text keeps its stored value, and so does an empty one when `keep_blank_masked` (the
+    form was shown masked)."""
     check_editor(actor, resource)
     schema = published_schema(resource)
     if not schema.key_fields:
         raise ValidationFailed("该资源没有主键信息项，不能用电子表单逐条维护", code="no_key")
+    current = _stored_record(schema, rid) if rid is not None else None
+    if current is not None:
+        values = _keep_masked(schema, values, current, keep_blank=keep_blank_masked)
     check = check_values(schema, values)
     errors = dict(check.errors)
     key_values = {name: typed_value(schema, name, values.get(name, "")) for name in schema.key_fields}
@@ -232,10 +321,8 @@ def save_record(actor: Any, resource: Resource, values: dict[str, str], *, rid: 
         if rid is None and existing:
             first = schema.key_fields[0]
             errors[first] = ["该主键的记录已存在，请在列表中找到它并编辑"]
-        if rid is not None:
-            current = get_record(actor, resource, rid)
-            if _key_of(schema, current) != key_values:
-                errors[schema.key_fields[0]] = ["主键不可修改；如需更换，请注销本记录后新增"]
+        if current is not None and _key_of(schema, current) != key_values:
+            errors[schema.key_fields[0]] = ["主键不可修改；如需更换，请注销本记录后新增"]
     if errors:
         raise ValidationFailed("填写的内容未通过校验，请按提示修改", code="invalid_record", details=errors)
     batch = ingest_rows.submit_rows(
@@ -255,7 +342,7 @@ def retire_record(actor: Any, resource: Resource, rid: int, *, reason: str = "")
     """注销 one record: a batch (source `eform`) that marks the row deleted; its history stays readable."""
     check_editor(actor, resource)
     schema = published_schema(resource)
-    row = get_record(actor, resource, rid)
+    row = _stored_record(schema, rid)
     now = timezone.now()
     with transaction.atomic():
         batch = Batch.objects.create(
@@ -272,7 +359,10 @@ def retire_record(actor: Any, resource: Resource, rid: int, *, reason: str = "")
         summary = store.retire_rows(schema, batch.pk, [_key_of(schema, row)])
     except Exception:
         Batch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.FAILED, finished_at=timezone.now(), message="注销失败，数据未改变"
+            status=BatchStatus.FAILED,
+            finished_at=timezone.now(),
+            message="注销失败，数据未改变",
+            reason_code="store_failed",
         )
         raise
     with transaction.atomic():
@@ -294,10 +384,7 @@ def retire_record(actor: Any, resource: Resource, rid: int, *, reason: str = "")
     return batch
 
 
-def mask(value: Any) -> str:
-    """Sensitive values in lists show their ends only; the edit form shows the full value to the editor."""
-    text = ingest_rows.cell(value)
-    if len(text) <= 2:
-        return "*" * len(text)
-    keep = max(1, len(text) // 4)
-    return text[:keep] + "*" * (len(text) - 2 * keep) + text[-keep:]
+def masked_rows(schema: ResourceSchema, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for the record list: masked as on the data page (ID, phone, name and other sensitive items)."""
+    kinds = masked_fields(schema)
+    return [mask_row(row, kinds) for row in rows]

@@ -321,7 +321,7 @@ class _Applier:
                 conn.begin()
                 conn.execute(
                     sa.text("SELECT pg_advisory_xact_lock(:k)"),
-                    {"k": 7_000_000_000 + self.schema.resource_id},
+                    {"k": store.WRITE_LOCK_BASE + self.schema.resource_id},
                 )
             try:
                 self._apply(conn, table, history, physical)

@@ -1,11 +1,11 @@
-"""Forms of the upload pages: the file and mode, then the column-to-item mapping."""
+"""Forms of the data pages: the upload (file and mode), and the resource's data settings."""
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import BatchMode
+from .models import BadRowPolicy, BatchMode
 
 
 class UploadForm(forms.Form):
@@ -30,4 +30,16 @@ class UploadForm(forms.Form):
         required=False,
         max_length=100,
         help_text=_("For spreadsheets only: the worksheet to read. Leave empty for the first one."),
+    )
+
+
+class DataSettingsForm(forms.Form):
+    bad_row_policy = forms.ChoiceField(
+        label=_("When rows fail validation"),
+        choices=BadRowPolicy.choices,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Either way every bad row is reported with its row number, item and reason. A full replace is always "
+            "rejected whole when any row is bad: loading it without those rows would retire their records."
+        ),
     )

@@ -1,6 +1,7 @@
 """Query indexes after a first load: the load commits with only its unique key index, and this task builds the rest
-(indexes on queryable items and on `_batch`) right after, so a large first load is visible and its lock released
-sooner. The next batch of the resource builds any that are still missing (`store.BatchWriter`)."""
+(indexes on queryable items and on `_batch`, and any index the history table lacks) right after, so a large first
+load is visible and its lock released sooner. The next batch of the resource builds any that are still missing
+(`store.BatchWriter`)."""
 
 from __future__ import annotations
 

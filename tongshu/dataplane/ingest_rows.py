@@ -98,7 +98,9 @@ def spool_file() -> Path:
     return Path(handle.name)
 
 
-def record_failure(actor: Any, resource: Any, *, source: str, mode: str, message: str) -> Batch:
+def record_failure(
+    actor: Any, resource: Any, *, source: str, mode: str, message: str, reason_code: str = "source_fault"
+) -> Batch:
     """A batch that never reached the pipeline (the source could not be read): failed, with the reason."""
     now = timezone.now()
     batch = Batch.objects.create(
@@ -110,6 +112,7 @@ def record_failure(actor: Any, resource: Any, *, source: str, mode: str, message
         started_at=now,
         finished_at=now,
         message=message,
+        reason_code=reason_code,
     )
     record(
         "batch.failed",

@@ -27,12 +27,19 @@ from django_tasks import task
 
 from tongshu.accounts.roles import DEPARTMENT_MANAGER_ROLES, Role
 from tongshu.catalog.models import Resource
-from tongshu.core.errors import PermissionDenied, ValidationFailed
+from tongshu.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tongshu.security.audit import record
 
 from . import evolution, services, store
 from .models import Batch, BatchMode, BatchSource, BatchStatus, ResourceData
-from .models_libraries import Library, LibraryKind, LibraryMapping, MappingKind, RefreshStatus
+from .models_libraries import (
+    Library,
+    LibraryKind,
+    LibraryMapping,
+    LibraryTheme,
+    MappingKind,
+    RefreshStatus,
+)
 from .schema import ResourceSchema
 from .signals import batch_applied
 
@@ -47,6 +54,45 @@ def can_manage_library(user: Any, resource: Any) -> bool:
     if user.has_role(Role.OPERATOR_ADMIN):
         return True
     return bool(user.organization_id == resource.provider_id and user.has_role(*DEPARTMENT_MANAGER_ROLES))
+
+
+def can_view_libraries(user: Any) -> bool:
+    """Libraries, their mappings and lineage are shown to government staff (anyone of an organization)."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and getattr(user, "organization_id", None) is not None
+    )
+
+
+def check_can_view_libraries(user: Any) -> None:
+    if not can_view_libraries(user):
+        raise PermissionDenied("基础库和主题库仅对政务部门用户开放", code="forbidden")
+
+
+def get_library(user: Any, resource_id: Any) -> Library:
+    """The library of a resource, for someone who may see libraries (403 otherwise; 404 when it is none)."""
+    check_can_view_libraries(user)
+    library = (
+        Library.objects.select_related("resource__published_version", "resource__provider", "last_batch")
+        .filter(resource_id=resource_id)
+        .first()
+    )
+    if library is None:
+        raise NotFound("该信息资源不是基础库或主题库", code="library_not_found")
+    return library
+
+
+def get_mapping(library: Library, mapping_id: int) -> LibraryMapping:
+    mapping = (
+        library.mappings.select_related("source__published_version", "source__provider")
+        .filter(pk=mapping_id)
+        .first()
+    )
+    if mapping is None:
+        raise NotFound("该库没有这条映射", code="mapping_not_found")
+    mapping.library = library
+    return mapping
 
 
 def _require_manager(actor: Any, resource: Any) -> None:
@@ -69,7 +115,9 @@ def declare_library(
     _require_manager(actor, resource)
     _published(resource, "基础库或主题库")
     if kind not in LibraryKind.values:
-        raise ValidationFailed("库的类型无效", code="invalid_kind", field="kind")
+        raise ValidationFailed("库的类型无效（base 或 thematic）", code="invalid_kind", field="kind")
+    if theme not in LibraryTheme.values:
+        raise ValidationFailed("主题无效", code="invalid_theme", field="theme")
     with transaction.atomic():
         library, created = Library.objects.update_or_create(
             resource=resource,
@@ -98,26 +146,50 @@ def _sources_of(resource_id: int, seen: set[int] | None = None) -> set[int]:
     return seen
 
 
-def add_mapping(
+def can_draw_from(user: Any, source: Any) -> bool:
+    """Which resources may feed a library the user manages: any, for the operator (大数据中心 integrates every
+    department's resources, 第十四条); for a department, its own and its affiliated units' (本部门数据资源库)."""
+    if user.has_role(Role.OPERATOR_ADMIN):
+        return True
+    return bool(
+        user.organization_id
+        and (source.provider_id == user.organization_id or source.provider.parent_id == user.organization_id)
+    )
+
+
+def _checked_map(value: Any, field: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValidationFailed(
+            "字段映射应为“来源字段名 → 库字段名”的 JSON 对象", code="invalid_field_map", field=field
+        )
+    return dict(value)
+
+
+def _check_mapping(
     actor: Any,
     library: Library,
     source: Resource,
-    *,
     kind: str,
     field_map: dict[str, str],
-    join_on: dict[str, str] | None = None,
-    request: Any = None,
-) -> LibraryMapping:
-    """Declare one source of a library. Field names are checked against both published versions."""
+    join_on: dict[str, str],
+) -> None:
+    """One check for creating and changing a mapping: both resources published, no cycle, fields exist on both
+    sides, a union maps every key of the library, a join names the items it matches on."""
     target = library.resource
     _require_manager(actor, target)
     target_schema = _published(target, "基础库或主题库")
+    if not can_draw_from(actor, source):
+        raise PermissionDenied(
+            "部门只能以本部门（含归口管理单位）的信息资源作为数据来源；跨部门汇聚由县大数据中心进行",
+            code="source_forbidden",
+        )
     source_schema = _published(source, "数据来源")
     if kind not in MappingKind.values:
         raise ValidationFailed("映射方式无效", code="invalid_kind", field="kind")
     if source.pk == target.pk or target.pk in _sources_of(source.pk):
         raise ValidationFailed("数据来源不能是本库自身或以本库为来源的资源（循环引用）", code="mapping_cycle")
-    join_on = dict(join_on or {})
     source_fields = {c.field_name for c in source_schema.columns}
     target_fields = {c.field_name for c in target_schema.columns}
     wrong = [f for f in [*field_map, *join_on] if f not in source_fields]
@@ -135,23 +207,101 @@ def add_mapping(
             raise ValidationFailed(f"合并映射须映射库的全部主键：{labels}", code="key_not_mapped")
     elif not join_on:
         raise ValidationFailed("关联映射须指定关联的主键信息项", code="join_on_required", field="join_on")
+
+
+def add_mapping(
+    actor: Any,
+    library: Library,
+    source: Resource,
+    *,
+    kind: str,
+    field_map: dict[str, str],
+    join_on: dict[str, str] | None = None,
+    request: Any = None,
+) -> LibraryMapping:
+    """Declare one source of a library, after the others (a union's earlier sources win on the same key). Field
+    names are checked against both published versions; a source is declared once per kind (409)."""
+    _require_manager(actor, library.resource)
+    field_map = _checked_map(field_map, "field_map")
+    join_on = _checked_map(join_on or {}, "join_on")
+    _check_mapping(actor, library, source, kind, field_map, join_on)
     with transaction.atomic():
-        position = LibraryMapping.objects.filter(library=library).count()
-        mapping, _created = LibraryMapping.objects.update_or_create(
+        Library.objects.select_for_update().filter(pk=library.pk).first()  # positions are handed out in turn
+        if LibraryMapping.objects.filter(library=library, source=source, kind=kind).exists():
+            raise Conflict("该数据来源已以同一方式映射到本库，请修改已有的映射", code="mapping_exists")
+        last = LibraryMapping.objects.filter(library=library).order_by("-position").first()
+        mapping = LibraryMapping.objects.create(
             library=library,
             source=source,
             kind=kind,
-            defaults={"field_map": field_map, "join_on": join_on, "position": position},
+            field_map=field_map,
+            join_on=join_on,
+            position=last.position + 1 if last else 0,
         )
         record(
             "dataplane.library_mapping_added",
             actor=actor,
-            organization=target.provider,
+            organization=library.resource.provider,
             target=library,
             request=request,
             details={"source": source.code, "kind": kind, "field_map": field_map, "join_on": join_on},
         )
     return mapping
+
+
+def update_mapping(
+    actor: Any,
+    mapping: LibraryMapping,
+    *,
+    field_map: dict[str, str] | None = None,
+    join_on: dict[str, str] | None = None,
+    position: int | None = None,
+    request: Any = None,
+) -> LibraryMapping:
+    """Change a mapping's fields, join items or place in the order; its source and kind stay (delete and add
+    instead). Takes effect at the next refresh."""
+    _require_manager(actor, mapping.library.resource)
+    new_map = _checked_map(mapping.field_map if field_map is None else field_map, "field_map")
+    new_join = _checked_map(mapping.join_on if join_on is None else join_on, "join_on")
+    if position is not None and not 0 <= position <= 10_000:
+        raise ValidationFailed("顺序应在 0 到 10000 之间", code="out_of_range", field="position")
+    _check_mapping(actor, mapping.library, mapping.source, mapping.kind, new_map, new_join)
+    with transaction.atomic():
+        mapping.field_map, mapping.join_on = new_map, new_join
+        if position is not None:
+            mapping.position = position
+        mapping.save(update_fields=["field_map", "join_on", "position"])
+        record(
+            "dataplane.library_mapping_changed",
+            actor=actor,
+            organization=mapping.library.resource.provider,
+            target=mapping.library,
+            request=request,
+            details={
+                "source": mapping.source.code,
+                "kind": mapping.kind,
+                "field_map": new_map,
+                "join_on": new_join,
+                "position": mapping.position,
+            },
+        )
+    return mapping
+
+
+def delete_mapping(actor: Any, mapping: LibraryMapping, *, request: Any = None) -> None:
+    """Remove a source from a library; its rows leave the library at the next refresh."""
+    library = mapping.library
+    _require_manager(actor, library.resource)
+    with transaction.atomic():
+        record(
+            "dataplane.library_mapping_deleted",
+            actor=actor,
+            organization=library.resource.provider,
+            target=library,
+            request=request,
+            details={"source": mapping.source.code, "kind": mapping.kind},
+        )
+        mapping.delete()
 
 
 # --- assembling ------------------------------------------------------------------------------------------------
@@ -326,12 +476,26 @@ def lineage(library: Library) -> dict[str, Any]:
     for mapping in library.mappings.select_related("source", "source__published_version", "source__provider"):
         source_labels = {c.field_name: c.label for c in evolution.read_schema(mapping.source).columns}
         data = ResourceData.objects.filter(resource=mapping.source).first()
+        pairs = {
+            name: [
+                {
+                    "source_field": s,
+                    "source_label": source_labels.get(s, s),
+                    "target_field": t,
+                    "target_label": labels.get(t, t),
+                }
+                for s, t in getattr(mapping, name).items()
+            ]
+            for name in ("field_map", "join_on")
+        }
         sources.append(
             {
                 "mapping": mapping,
                 "resource": mapping.source,
-                "fields": [(source_labels.get(s, s), labels.get(t, t)) for s, t in mapping.field_map.items()],
-                "join_on": [(source_labels.get(s, s), labels.get(t, t)) for s, t in mapping.join_on.items()],
+                "fields": [(p["source_label"], p["target_label"]) for p in pairs["field_map"]],
+                "join_on": [(p["source_label"], p["target_label"]) for p in pairs["join_on"]],
+                "field_pairs": pairs["field_map"],
+                "join_pairs": pairs["join_on"],
                 "last_loaded_at": data.last_loaded_at if data else None,
                 "rows": data.row_count if data else 0,
             }

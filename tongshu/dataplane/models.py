@@ -82,6 +82,14 @@ class Batch(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The worker applying the batch (host:pid:start) and its last sign of life; see recovery.py.
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # The resource's bad-row policy when the batch was validated (it may change later).
+    bad_row_policy = models.CharField(
+        _("bad-row policy"), max_length=10, choices=BadRowPolicy.choices, blank=True
+    )
     rows_read = models.BigIntegerField(_("rows read"), default=0)
     inserted = models.BigIntegerField(_("inserted"), default=0)
     updated = models.BigIntegerField(_("updated"), default=0)
@@ -91,6 +99,9 @@ class Batch(models.Model):
     error_sample = models.JSONField(default=list, blank=True)
     report_path = models.CharField(max_length=400, blank=True)
     message = models.TextField(_("message"), blank=True)
+    # Why a batch was rejected or failed, for machines (`message` says it in Chinese for people): `bad_rows` when
+    # rows failed validation, else the file-level fault (`missing_key_column`, `bad_encoding`, `zip_bomb`, …).
+    reason_code = models.CharField(_("reason code"), max_length=40, blank=True)
 
     class Meta:
         verbose_name = _("Batch")

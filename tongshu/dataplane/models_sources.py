@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from .models import BatchMode
 
 __all__ = [
+    "COLLECTION_TRANSITIONS",
     "Cipher",
     "CollectionStatus",
     "CollectionSubmission",
@@ -119,8 +120,18 @@ class SourceRun(models.Model):
 
 
 class CollectionStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
     OPEN = "open", _("Collecting")
     CLOSED = "closed", _("Ended")
+
+
+# A collection task's life, declared once: a draft is edited, then published (its public link opens) or dropped;
+# a published task closes by hand or at its deadline. `collection.move_task` checks moves against this table.
+COLLECTION_TRANSITIONS: dict[str, frozenset[str]] = {
+    CollectionStatus.DRAFT: frozenset({CollectionStatus.OPEN, CollectionStatus.CLOSED}),
+    CollectionStatus.OPEN: frozenset({CollectionStatus.CLOSED}),
+    CollectionStatus.CLOSED: frozenset(),
+}
 
 
 class CollectionTask(models.Model):
@@ -144,6 +155,7 @@ class CollectionTask(models.Model):
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     class Meta:

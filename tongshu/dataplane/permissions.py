@@ -26,6 +26,12 @@ def can_load_data(actor: Any, resource: Any) -> bool:
     )
 
 
+def can_manage_data_settings(actor: Any, resource: Any) -> bool:
+    """The resource's data settings (bad-row policy): the provider's data administrators and CDO, signed in; never an
+    application key (a business system pushes data, it does not decide how it is checked)."""
+    return getattr(actor, "prefix", None) is None and can_load_data(actor, resource)
+
+
 def can_view_batches(user: Any, resource: Any) -> bool:
     if (
         getattr(user, "prefix", None) is not None

@@ -7,7 +7,8 @@ finds in the file: the NDJSON line number, the JSON array index + 1.
 
 Values become text as written: strings unchanged, numbers as their literal (an integral float such as 1.0 → "1"),
 true/false, null → empty; a nested array or object is kept as its JSON text, so validation can report it.
-A line or element that is not a JSON object rejects the batch with its number (`bad_json`).
+A line or element that is not a JSON object rejects the batch with its number (`bad_json`); a syntax error is
+described in Chinese with its line and column in the file (`json_error_text`), never with the parser's English.
 """
 
 from __future__ import annotations
@@ -58,6 +59,39 @@ def value_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
+
+
+# The standard library's messages (C scanner and Python decoder alike), by their first words.
+_REASONS = (
+    ("Expecting value", "此处应为一个值（字符串、数字、true/false/null、对象或数组）"),
+    ("Expecting property name enclosed in double quotes", "此处应为用英文双引号括起的属性名"),
+    ("Expecting ':' delimiter", "此处应为英文冒号 :"),
+    ("Expecting ',' delimiter", "此处应为英文逗号 ,"),
+    ("Unterminated string", "字符串缺少结束的双引号"),
+    ("Invalid control character", "字符串中有未转义的控制字符（如换行符、制表符）"),
+    ("Invalid \\uXXXX escape", "无效的 \\u 转义序列"),
+    ("Invalid \\escape", "无效的转义序列"),
+    ("Extra data", "一个 JSON 值结束后还有多余的内容"),
+    ("Illegal trailing comma", "末尾多了一个逗号"),
+)
+
+
+def json_error_reason(exc: BaseException) -> str:
+    """What is wrong, in Chinese (the position is the caller's to give: it knows where the text came from)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return next((zh for en, zh in _REASONS if exc.msg.startswith(en)), "格式不正确")
+    if isinstance(exc, RecursionError):
+        return "对象或数组嵌套层次过深"
+    text = str(exc)
+    # Our own ValueErrors (e.g. NaN) are already Chinese; anything else is not shown as the parser wrote it.
+    return text if any("\u4e00" <= char <= "\u9fff" for char in text) else "格式不正确"
+
+
+def json_error_text(exc: BaseException, *, line: int | None = None, column: int | None = None) -> str:
+    """A decoding error in Chinese with its place: the given line and column (1-based) or the parser's."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"第 {line or exc.lineno} 行第 {column or exc.colno} 列：{json_error_reason(exc)}"
+    return json_error_reason(exc)
 
 
 def bad_json(message: str, row: int | None = None) -> ValidationFailed:
@@ -111,8 +145,9 @@ def _records_ndjson(text: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
             continue
         try:
             record = _DECODER.decode(line)
-        except (json.JSONDecodeError, ValueError) as exc:
-            raise bad_json(f"第 {number} 行不是有效的 JSON：{exc}", number) from exc
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            place = f"第 {exc.colno} 列" if isinstance(exc, json.JSONDecodeError) else ""
+            raise bad_json(f"第 {number} 行{place}不是有效的 JSON：{json_error_reason(exc)}", number) from exc
         if not isinstance(record, dict):
             raise bad_json(f'第 {number} 行不是 JSON 对象（每行应为一条记录，如 {{"姓名": "张三"}}）', number)
         yield number, record
@@ -120,15 +155,31 @@ def _records_ndjson(text: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _records_array(text: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
     buffer, position, at_end = "", 0, False
+    # Where the buffer starts in the file: lines before it, and characters of its first line before it.
+    lines_before, columns_before = 0, 0
 
     def fill() -> bool:
-        nonlocal buffer, position, at_end
+        nonlocal buffer, position, at_end, lines_before, columns_before
         more = text.read(READ_CHARS)
         if not more:
             at_end = True
             return False
+        dropped = buffer[:position]
+        newlines = dropped.count("\n")
+        if newlines:
+            lines_before += newlines
+            columns_before = len(dropped) - dropped.rfind("\n") - 1
+        else:
+            columns_before += len(dropped)
         buffer, position = buffer[position:] + more, 0
         return True
+
+    def place(offset: int) -> str:
+        """Line and column in the file (1-based) of a buffer offset."""
+        newlines = buffer.count("\n", 0, offset)
+        if newlines:
+            return f"第 {lines_before + newlines + 1} 行第 {offset - buffer.rfind(chr(10), 0, offset)} 列"
+        return f"第 {lines_before + 1} 行第 {columns_before + offset + 1} 列"
 
     def next_char() -> str:
         nonlocal position
@@ -157,9 +208,12 @@ def _records_array(text: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 record, end = _DECODER.raw_decode(buffer, position)
                 break
-            except (json.JSONDecodeError, ValueError) as exc:
+            except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
                 if at_end or len(buffer) - position > MAX_ELEMENT_CHARS or not fill():
-                    raise bad_json(f"第 {index} 条记录不是有效的 JSON：{exc}", index) from exc
+                    where = f"文件{place(exc.pos)}，" if isinstance(exc, json.JSONDecodeError) else ""
+                    raise bad_json(
+                        f"第 {index} 条记录不是有效的 JSON（{where}{json_error_reason(exc)}）", index
+                    ) from exc
         position = end
         yield index, record
         separator = next_char()

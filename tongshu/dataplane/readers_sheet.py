@@ -1,8 +1,13 @@
 """Reading spreadsheets (XLSX, XLS, ODS) as string chunks with the spreadsheet's own row numbers in `_row`.
 
 python-calamine reads the cells' cached values and never evaluates a formula. Every value becomes the text a person
-sees in the cell: date cells as ISO dates, numbers without binary float noise (1.0 → "1", 0.30000000000000004 →
-"0.3", at most the 15 significant digits a spreadsheet shows), booleans as TRUE/FALSE. Row 1 is the header.
+typed into the cell, whatever the format (XLSX, XLS, ODS) stores: date cells (date serials in XLSX and XLS) as ISO
+dates, date-time cells as `YYYY-MM-DD hh:mm:ss` (calamine gives a date-time cell at midnight as a date), numbers
+(doubles in XLS and XLSX) written out without binary float noise or an exponent and with at most the 15 significant
+digits a spreadsheet keeps (a phone number 13800000000.0 → "13800000000", 0.30000000000000004 → "0.3", 1e-05 →
+"0.00001", an 18-digit number typed into a number cell → the 15 digits Excel kept, then zeros), booleans as
+TRUE/FALSE. Percentages and currencies are their values (15% → "0.15"). Row 1 is the header; the first sheet is read
+unless the upload names one.
 
 Before calamine opens a zip-based file (XLSX, ODS) its central directory is checked (entry count, total uncompressed
 size, compression ratio), so a zip bomb disguised as a spreadsheet is refused before anything is inflated. An XLSX
@@ -20,6 +25,7 @@ import math
 import posixpath
 import zipfile
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypedDict
 from xml.etree import ElementTree
@@ -40,8 +46,8 @@ _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
-def bad_spreadsheet(message: str) -> ValidationFailed:
-    return ValidationFailed(message, code="bad_spreadsheet")
+def bad_spreadsheet(message: str, code: str = "bad_spreadsheet") -> ValidationFailed:
+    return ValidationFailed(message, code=code)
 
 
 class FormulaCell(TypedDict):
@@ -73,18 +79,21 @@ def check_zip(path: str | Path) -> None:
     except (zipfile.BadZipFile, OSError) as exc:
         raise bad_spreadsheet("文件不是有效的 XLSX/ODS 表格（无法读取其压缩结构）") from exc
     if len(entries) > limits["max_entries"]:
-        raise bad_spreadsheet(f"表格文件包含的内部文件过多（{len(entries)} 个），疑似异常文件，已拒绝")
+        raise bad_spreadsheet(
+            f"表格文件包含的内部文件过多（{len(entries)} 个），疑似异常文件，已拒绝", code="zip_bomb"
+        )
     total = sum(entry.file_size for entry in entries)
     if total > limits["max_uncompressed_mb"] * 1024 * 1024:
         raise bad_spreadsheet(
-            f"表格文件解压后过大（超过 {limits['max_uncompressed_mb']} MB），疑似压缩炸弹，已拒绝"
+            f"表格文件解压后过大（超过 {limits['max_uncompressed_mb']} MB），疑似压缩炸弹，已拒绝",
+            code="zip_bomb",
         )
     for entry in entries:
         # Tiny entries may compress extremely well without harm; judge ratios only past 1 MiB.
         if entry.file_size > (1 << 20) and entry.file_size > limits["max_ratio"] * max(
             entry.compress_size, 1
         ):
-            raise bad_spreadsheet("表格文件的压缩比异常（疑似压缩炸弹），已拒绝")
+            raise bad_spreadsheet("表格文件的压缩比异常（疑似压缩炸弹），已拒绝", code="zip_bomb")
 
 
 def cell_text(value: Any) -> str:
@@ -98,9 +107,9 @@ def cell_text(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
-        if value.is_integer() and abs(value) < 1e21:
-            return str(int(value))
-        return format(value, ".15g")
+        if value == 0:
+            return "0"  # not "-0"
+        return format(Decimal(format(value, ".15g")), "f")
     if isinstance(value, dt.datetime):
         if value.time() == dt.time(0, 0):
             return value.date().isoformat()
@@ -144,6 +153,12 @@ def _xlsx_sheet_part(archive: zipfile.ZipFile, sheet_name: str | None) -> str | 
             target = rel.get("Target", "")
             return target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
     return None
+
+
+def sheet_part(archive: zipfile.ZipFile, sheet_name: str | None) -> str | None:
+    """The zip path of an XLSX sheet's XML, if the workbook has that sheet and its part."""
+    part = _xlsx_sheet_part(archive, sheet_name)
+    return part if part is not None and part in archive.namelist() else None
 
 
 def formulas_without_values(

@@ -6,11 +6,11 @@ it, so neither needs the ORM objects. `schema_for_version()` builds one from a c
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from tongshu.standards import lookups
+from tongshu.standards.formats import LengthSpec, parse_length
 
 # Data types of the cataloguing guide grouped by how they are stored and checked.
 TEXT_TYPES = frozenset({"C", "M", "G"})
@@ -21,31 +21,32 @@ DATE_TYPES = frozenset({"D"})
 DATETIME_TYPES = frozenset({"T"})
 BOOLEAN_TYPES = frozenset({"L"})
 
-_LENGTH = re.compile(r"^(?P<type>[A-Z])?(?P<range>\.\.)?(?P<max>\d+)?(?:,(?P<scale>\d+))?$")
-
 
 @dataclass(frozen=True)
 class Length:
-    """A parsed length notation: `C18` (exactly 18), `C..50` (up to 50), `N8,2` (8 digits, 2 after the point)."""
+    """A column's size, read from its item's length notation (`tongshu.standards.formats`, the one parser) and kept
+    in the table's layout: `minimum` is the fewest characters of a character item (`C18` → 18, `C2..50` → 2, none for
+    `C..50`), `maximum` its most characters or a number's precision, `scale` the decimals when written (`N10,2`)."""
 
     minimum: int | None = None
     maximum: int | None = None
     scale: int | None = None
 
+    @classmethod
+    def of(cls, spec: LengthSpec) -> Length:
+        has_minimum = spec.kind == "C" and spec.max is not None and (spec.min > 1 or not spec.is_ranged)
+        return cls(
+            minimum=spec.min if has_minimum else None,
+            maximum=spec.max,
+            scale=spec.scale if spec.is_scale_written else None,
+        )
 
-def parse_length(notation: str) -> Length:
-    notation = (notation or "").strip().upper()
-    if not notation:
+
+def column_length(notation: str, data_type: str = "") -> Length:
+    """The size of a column whose item writes `notation` (empty: no limit); raises `LengthNotationError`."""
+    if not (notation or "").strip():
         return Length()
-    match = _LENGTH.match(notation)
-    if match is None:
-        raise ValueError(f"无法识别的长度格式：{notation}")
-    maximum = int(match["max"]) if match["max"] else None
-    scale = int(match["scale"]) if match["scale"] else None
-    is_range = bool(match["range"])
-    kind = match["type"] or ""
-    fixed = not is_range and maximum is not None and kind in ("C", "")
-    return Length(minimum=maximum if fixed else None, maximum=maximum, scale=scale)
+    return Length.of(parse_length(notation, data_type))
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def schema_for_version(version: Any) -> ResourceSchema:
                 field_name=item.field_name,
                 label=item.name,
                 data_type=item.data_type,
-                length=parse_length(item.length),
+                length=column_length(item.length, item.data_type),
                 is_key=item.is_key,
                 is_queryable=item.is_queryable,
                 is_required=item.is_required or item.is_key,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -23,7 +25,7 @@ from tongshu.quality import engine
 from tongshu.quality.rules import rules_for_resource
 from tongshu.security.audit import record
 
-from . import indexing, permissions, pipeline, readers, readers_json, readers_sheet, store
+from . import indexing, permissions, pipeline, readers, readers_json, readers_sheet, recovery, store
 from .models import Batch, BatchMode, BatchSource, BatchStatus, ResourceData
 from .schema import ResourceSchema, schema_for_version
 from .signals import batch_applied
@@ -63,7 +65,11 @@ def resource_data(resource: Resource) -> ResourceData:
     return data
 
 
-def _check_loader(actor: Any, resource: Resource) -> None:
+def check_loader(actor: Any, resource: Resource) -> None:
+    """Loading into a resource whose batches the actor cannot see answers as if it did not exist (404, as the batch
+    listing does); one the actor sees but may not load into (the operator, the provider's other staff) is a 403."""
+    if not permissions.can_view_batches(actor, resource):
+        raise NotFound("信息资源不存在或无权查看", code="resource_not_found")
     if not permissions.can_load_data(actor, resource):
         raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以加载数据", code="forbidden")
 
@@ -94,7 +100,7 @@ def submit_file(
     source: str = BatchSource.UPLOAD,
 ) -> Batch:
     """Store an uploaded file and create its batch (applied by a task, or at once by `apply_batch`)."""
-    _check_loader(actor, resource)
+    check_loader(actor, resource)
     published_schema(resource)
     if mode not in BatchMode.values:
         raise ValidationFailed("加载方式无效", code="invalid_mode", field="mode")
@@ -157,8 +163,10 @@ def submit_file(
     except IntegrityError:
         target.unlink(missing_ok=True)
         existing = Batch.objects.get(resource=resource, idempotency_key=idempotency_key)
-        if existing.content_hash != content_hash:
-            raise Conflict("同一幂等键已用于不同内容的批次", code="idempotency_conflict") from None
+        if existing.content_hash != content_hash or existing.mode != mode:
+            raise Conflict(
+                "同一幂等键已用于内容或加载方式不同的批次，请换用新的幂等键", code="idempotency_conflict"
+            ) from None
         return existing
     return batch
 
@@ -170,7 +178,7 @@ def _chunks_for(batch: Batch, schema: ResourceSchema):  # type: ignore[no-untype
     if batch.file_format in ("json", "ndjson"):
         # Keys a record first shows after the first chunk still map, by the same rules as the header's.
         mapping = _extend_mapping(mapping, schema, batch.column_mapping)
-    mapped = pipeline.map_columns(_recording_progress(batch.pk, chunks), mapping, schema)
+    mapped = pipeline.map_columns(chunks, mapping, schema)
     if not any(engine.padded_code_width(column) for column in schema.columns):
         return mapped
     # Codes that lost their leading zeros in a spreadsheet (民族 1 for 01) are read as the code.
@@ -195,15 +203,23 @@ SHEET_KEY = "__sheet__"  # a mapping entry naming the worksheet to read (the fir
 PROGRESS_EVERY_ROWS = 100_000
 
 
-def _recording_progress(batch_id: int, chunks):  # type: ignore[no-untyped-def]
-    """Pass chunks through, writing `Batch.rows_read` after the first chunk and then at most every ~100k rows."""
-    read = written = 0
-    for chunk in chunks:
-        read += chunk.height
+def _progress(batch_id: int) -> Callable[[int], None]:
+    """A recorder of the rows read so far, called from the pipeline's writing thread: writes `Batch.rows_read`
+    after the first chunk and then at most every ~100k rows (the upload page's progress bar polls it), and the
+    worker's heartbeat at least every `recovery.HEARTBEAT_SECONDS` (a stalled batch is found by its silence)."""
+    written = 0
+    beat = time.monotonic()
+
+    def record(read: int) -> None:
+        nonlocal written, beat
         if written == 0 or read - written >= PROGRESS_EVERY_ROWS:
-            Batch.objects.filter(pk=batch_id).update(rows_read=read)
-            written = read
-        yield chunk
+            recovery.heartbeat(batch_id, rows_read=read)
+            written, beat = read, time.monotonic()
+        elif time.monotonic() - beat >= recovery.HEARTBEAT_SECONDS:
+            recovery.heartbeat(batch_id)
+            beat = time.monotonic()
+
+    return record
 
 
 def _extend_mapping(
@@ -221,18 +237,27 @@ def _extend_mapping(
     return extended
 
 
-def _resolve_mapping(header: list[str], schema: ResourceSchema, remembered: dict[str, str]) -> dict[str, str]:
-    """Source column → field: the remembered mapping first, then the item's Chinese name or its field name."""
+def _targets(names: list[str], schema: ResourceSchema, remembered: dict[str, str]) -> dict[str, str | None]:
+    """Each source column's field (None: no item): the remembered mapping first, then the item's Chinese name or its
+    field name."""
     fields = {column.field_name for column in schema.columns}
     by_label = {column.label: column.field_name for column in schema.columns}
-    mapping: dict[str, str] = {}
-    for name in header:
+    targets: dict[str, str | None] = {}
+    for name in names:
         target = remembered.get(name) or by_label.get(name) or (name if name in fields else None)
-        if target in fields and target not in mapping.values():
+        targets[name] = target if target in fields else None
+    return targets
+
+
+def _resolve_mapping(header: list[str], schema: ResourceSchema, remembered: dict[str, str]) -> dict[str, str]:
+    """Source column → field (`_targets`); a field is taken by its first column."""
+    mapping: dict[str, str] = {}
+    for name, target in _targets(header, schema, remembered).items():
+        if target is not None and target not in mapping.values():
             mapping[name] = target
     missing_keys = [schema.column(k).label for k in schema.key_fields if k not in mapping.values()]
     if missing_keys:
-        raise ValidationFailed(f"文件缺少主键列：{'、'.join(missing_keys)}", code="missing_key_column")
+        raise ValidationFailed(f"数据缺少主键列：{'、'.join(missing_keys)}", code="missing_key_column")
     if not mapping:
         raise ValidationFailed("文件中没有任何列能对应到本资源的信息项", code="no_matching_columns")
     return mapping
@@ -245,29 +270,47 @@ def apply_batch(batch_id: int) -> Batch:
     )
     marker = store.applied_batch(batch.pk)
     if marker is not None:
+        return batch if batch.status == BatchStatus.APPLIED else _reconcile(batch, marker)
+    if batch.is_finished or not recovery.is_claimable(batch):
+        return batch  # done, or another live worker is applying it
+    if batch.attempts >= recovery.max_attempts():
         return _finish(
             batch,
-            BatchStatus.APPLIED,
-            inserted=marker["inserted"],
-            updated=marker["updated"],
-            retired=marker["retired"],
+            BatchStatus.FAILED,
+            message=f"加载进程已中断 {batch.attempts} 次，批次未加载，资源数据未改变；请检查文件后重新提交",
         )
-    if batch.is_finished:
-        return batch
-    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, started_at=timezone.now())
+    if not recovery.claim(batch):
+        return Batch.objects.get(pk=batch.pk)  # another task took it a moment ago
+    batch.refresh_from_db()
+    try:
+        return _run(batch)
+    except Exception as exc:
+        # The data plane rolled the batch back (its marker is written only in the commit). If another worker applied
+        # it meanwhile (two tasks for one batch), the marker says so; otherwise hand it back for a later attempt.
+        marker = store.applied_batch(batch.pk)
+        if marker is not None:
+            return _reconcile(batch, marker)
+        recovery.release(batch, reason=f"error: {type(exc).__name__}")
+        raise
+
+
+def _run(batch: Batch) -> Batch:
     resource = batch.resource
     try:
         schema = published_schema(resource)
         rules = rules_for_resource(resource, schema)
+        policy = resource_data(resource).bad_row_policy
+        Batch.objects.filter(pk=batch.pk).update(bad_row_policy=policy)
         result = pipeline.run_pipeline(
             schema,
             _chunks_for(batch, schema),
             batch_id=batch.pk,
             mode=batch.mode,
-            policy=resource_data(resource).bad_row_policy,
+            policy=policy,
             rules=rules.column + rules.cross,
             checks=rules.references,
             report_path=report_dir() / f"batch-{batch.pk}.csv",
+            progress=_progress(batch.pk),
         )
     except readers.RaggedRows:
         ragged = readers.ragged_rows(batch.file_path)
@@ -289,18 +332,25 @@ def apply_batch(batch_id: int) -> Batch:
             bad_rows=len(ragged),
             error_sample=sample,
             message="文件中有列数与表头不一致的行，整批未加载",
+            reason_code="ragged_rows",
         )
     except ValidationFailed as exc:
-        return _finish(batch, BatchStatus.REJECTED, message=exc.message)
+        return _finish(
+            batch,
+            BatchStatus.REJECTED,
+            message=exc.message,
+            reason_code=exc.code,
+            error_sample=_file_problems(exc),
+        )
     if result.status == "applied":
-        data = resource_data(resource)
-        data.last_loaded_at = timezone.now()
-        data.row_count = store.count_rows(schema)
-        data.schema_version = resource.published_version.number  # type: ignore[union-attr]
-        data.save()
-        ResourceData.objects.filter(pk=data.pk).update(last_batch=batch)
-        if result.summary.indexes_pending:
-            transaction.on_commit(lambda: indexing.build_query_indexes.enqueue(resource.pk))
+        _record_load(
+            batch, schema, indexes_pending=result.summary.indexes_pending, inserted=result.summary.inserted
+        )
+        message = ""
+        if result.bad_rows:  # policy `skip`: the good rows are in, the bad ones reported
+            message = f"已加载合格的行；{result.bad_rows} 行不合格，未加载（详见问题报告）"
+    else:
+        message = "批次中有不合格的行，整批未加载（详见问题报告）"
     finished = _finish(
         batch,
         BatchStatus.APPLIED if result.status == "applied" else BatchStatus.REJECTED,
@@ -312,9 +362,66 @@ def apply_batch(batch_id: int) -> Batch:
         warnings=result.warnings,
         error_sample=result.errors_sample,
         report_path=str(result.report_path or ""),
-        message="" if result.status == "applied" else "批次中有不合格的行，整批未加载（详见问题报告）",
+        message=message,
+        reason_code="" if result.status == "applied" else "bad_rows",
     )
     return finished  # _finish sent batch_applied if it was applied
+
+
+def _file_problems(exc: ValidationFailed) -> list[dict[str, Any]]:
+    """The rows or cells a file-level rejection names, as problem-report entries (a JSON line, formula cells)."""
+    details = exc.details
+    if isinstance(details, dict) and isinstance(details.get("row"), int):
+        details = [details]
+    if not isinstance(details, list):
+        return []
+    problems = []
+    for detail in details[:200]:
+        if not isinstance(detail, dict) or not isinstance(detail.get("row"), int):
+            continue
+        cell = str(detail.get("cell") or "")
+        problems.append(
+            {
+                "row": detail["row"],
+                "field": "",
+                "label": "",
+                "value": cell,
+                "code": exc.code,
+                "reason": f"单元格 {cell} 是没有计算结果的公式" if cell else exc.message,
+                "severity": "error",
+            }
+        )
+    return problems
+
+
+def _record_load(
+    batch: Batch, schema: ResourceSchema, *, indexes_pending: bool, inserted: int | None = None
+) -> None:
+    """The resource's data summary after an applied batch; indexes a first load left are built by a task. A first
+    load (indexes pending, `inserted` known) filled an empty table: no need to count it."""
+    resource = batch.resource
+    data = resource_data(resource)
+    data.last_loaded_at = timezone.now()
+    data.row_count = inserted if indexes_pending and inserted is not None else store.count_rows(schema)
+    data.schema_version = resource.published_version.number  # type: ignore[union-attr]
+    data.save()
+    ResourceData.objects.filter(pk=data.pk).update(last_batch=batch)
+    if indexes_pending:
+        transaction.on_commit(lambda: indexing.build_query_indexes.enqueue(resource.pk))
+
+
+def _reconcile(batch: Batch, marker: dict[str, Any]) -> Batch:
+    """The data plane applied the batch but its worker died before saying so: record what the marker holds."""
+    if batch.resource.published_version is not None:
+        schema = schema_for_version(batch.resource.published_version)
+        _record_load(batch, schema, indexes_pending=True)  # the index task builds only what is missing
+    return _finish(
+        batch,
+        BatchStatus.APPLIED,
+        inserted=marker["inserted"],
+        updated=marker["updated"],
+        retired=marker["retired"],
+    )
 
 
 def _finish(batch: Batch, status: str, **fields: Any) -> Batch:
@@ -355,9 +462,19 @@ def push_rows(
 ) -> Batch:
     """系统对接 (第十九条): a business system pushes JSON rows, stored as NDJSON so a problem's row number is the row's
     position in the request (1 = the first row), then applied at once. Same key and body → the same batch; same key,
-    other body or mode → 409."""
+    other body or mode → 409.
+
+    Keys name items as an upload's columns do (the resource's remembered column mapping, then the item's Chinese
+    name, then its field name). A key that names no item, or two keys naming one item, refuse the whole request
+    before any batch is made (`unknown_fields`, `duplicate_fields`): a value is never dropped silently."""
+    check_loader(actor, resource)
+    schema = published_schema(resource)
     if not rows:
         raise ValidationFailed("没有要加载的数据行", code="empty_batch")
+    remembered = (
+        ResourceData.objects.filter(resource=resource).values_list("column_mapping", flat=True).first()
+    )
+    _check_push_keys(rows, schema, remembered or {})
     body = b"".join(json.dumps(row, ensure_ascii=False).encode() + b"\n" for row in rows)
     batch = submit_file(
         actor,
@@ -369,5 +486,36 @@ def push_rows(
         source=BatchSource.PUSH,
     )
     if batch.content_hash != hashlib.sha256(body).hexdigest() or batch.mode != mode:
-        raise Conflict("同一幂等键已用于不同内容的批次", code="idempotency_conflict")
+        raise Conflict(
+            "同一幂等键已用于内容或加载方式不同的批次，请换用新的幂等键", code="idempotency_conflict"
+        )
     return batch if batch.is_finished else apply_batch(batch.pk)
+
+
+def _check_push_keys(rows: list[dict[str, Any]], schema: ResourceSchema, remembered: dict[str, str]) -> None:
+    names = list(dict.fromkeys(str(key).strip() for row in rows for key in row))
+    targets = _targets(names, schema, {k: v for k, v in remembered.items() if k != SHEET_KEY})
+    unknown = [name for name, target in targets.items() if target is None]
+    if unknown:
+        raise ValidationFailed(
+            f"推送的数据中有本资源没有的信息项：{'、'.join(unknown[:20])}"
+            f"{f' 等 {len(unknown)} 个' if len(unknown) > 20 else ''}（请使用信息项名称或字段名），整批未接收",
+            code="unknown_fields",
+            details=[{"field": name, "reason": "没有该信息项"} for name in unknown],
+        )
+    by_target: dict[str, list[str]] = {}
+    for name, target in targets.items():
+        by_target.setdefault(str(target), []).append(name)
+    twice = {target: names for target, names in by_target.items() if len(names) > 1}
+    if twice:
+        described = "；".join(
+            f"{schema.column(target).label}（{'、'.join(names)}）" for target, names in twice.items()
+        )
+        raise ValidationFailed(
+            f"推送的数据中有多个键对应同一信息项：{described}，整批未接收",
+            code="duplicate_fields",
+            details=[
+                {"field": target, "keys": names, "reason": "多个键对应同一信息项"}
+                for target, names in twice.items()
+            ],
+        )

@@ -6,22 +6,37 @@ items, and `_batch`, `_updated_at`, `_deleted`. Beside it, `<table>__h` keeps ev
 batch range it was current in, so the resource can be read as of any batch, and `_tongshu_batches` records each
 applied batch in the same transaction as its rows (the source of truth for "was this batch applied?").
 
+Batch ids are the control plane's, in the order batches were *created*; batches are not always *applied* in that order
+(an upload waiting at its mapping step is applied after a later push). So each applied batch also gets an apply
+sequence number, `seq`, per resource: assigned by `BatchWriter` under the resource's write lock (SQLite's
+`BEGIN IMMEDIATE`; PostgreSQL's advisory lock per resource) as the last one plus one, and recorded in its marker
+(`_tongshu_batches`: batch id → seq). The row columns that order versions, `_batch` (live and history) and
+`_superseded_by` (history), hold this sequence number, not the batch id: as-of reads and the change log compare
+them, so they follow apply order, and they take batch ids from callers and translate them through the markers
+(`UnknownBatch` for an id that names no applied batch of the resource). Markers written before the sequence existed
+get seq = their batch id (`ensure_markers`), which is what their rows already hold, so no row is rewritten.
+
 Writing goes through `BatchWriter`: one database transaction per batch, so a batch is applied whole or not at all,
 whatever happens to the process.
 """
 
 from __future__ import annotations
 
+import heapq
 import io
+import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 from django.conf import settings
+
+from tongshu.core.errors import ValidationFailed
 
 from .schema import (
     BOOLEAN_TYPES,
@@ -34,9 +49,25 @@ from .schema import (
     ResourceSchema,
 )
 
+# `_batch` holds the apply sequence number of the batch that last wrote the row (see above).
 SYSTEM_COLUMNS = ("_rid", "_batch", "_updated_at", "_deleted")
 _engines: dict[str, sa.Engine] = {}
+# Engine URLs whose marker table has its `seq` column and index (`ensure_markers`).
+_markers_ready: set[str] = set()
 _lock = threading.Lock()
+WRITE_LOCK_BASE = 7_000_000_000  # PostgreSQL advisory lock of resource r: WRITE_LOCK_BASE + r
+MARKERS_LOCK = WRITE_LOCK_BASE - 1  # … and of the marker table's migration
+
+
+class UnknownBatch(ValidationFailed):
+    """A batch id given for an as-of read or the change log that names no applied batch of the resource (a domain
+    error, so one that reaches a page or the API is a 400 `invalid_batch`, not a server error)."""
+
+    def __init__(self, batch_id: int) -> None:
+        super().__init__(
+            f"批次 {batch_id} 不存在或不是本资源已加载的批次", code="invalid_batch", field="batch"
+        )
+        self.batch_id = batch_id
 
 
 def normalized_url(url: str) -> str:
@@ -66,6 +97,7 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _markers_ready.clear()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -131,6 +163,7 @@ def build_tables(engine: sa.Engine, schema: ResourceSchema) -> tuple[sa.Table, s
         if column.is_queryable and not (column.is_key and len(schema.key_fields) == 1):
             sa.Index(f"{schema.table_name}_q_{column.field_name}", table.c[column.field_name])
     sa.Index(f"{schema.table_name}_batch", table.c["_batch"])
+    # History: `_batch` … `_superseded_by` is the apply-sequence range a version was current in.
     history = sa.Table(
         f"{schema.table_name}__h",
         metadata,
@@ -141,30 +174,49 @@ def build_tables(engine: sa.Engine, schema: ResourceSchema) -> tuple[sa.Table, s
         sa.Column("_deleted", sa.Boolean(), nullable=False),
         sa.Column("_superseded_by", sa.BigInteger(), nullable=False),
         sa.Index(f"{schema.table_name}__h_rid", "_rid", "_superseded_by"),
+        sa.Index(f"{schema.table_name}__h_batch", "_batch", "_rid"),  # the change log's range scans
     )
     return table, history
 
 
-def key_index(table: sa.Table) -> sa.Index | None:
-    """The unique index on the key items: it must exist whenever a batch commits (merges and uniqueness rely on it)."""
-    return next((index for index in table.indexes if index.name == f"{table.name}_key"), None)
-
-
 def ensure_indexes(schema: ResourceSchema, engine: sa.Engine | None = None) -> int:
-    """Build the query indexes a first load left out (see `BatchWriter.commit`); returns how many were built. Safe to
-    run again and beside readers; on SQLite it holds the write lock while it builds."""
+    """Build what a first load left out (see `BatchWriter.commit`): on PostgreSQL the primary key, then the unique
+    key index and the query indexes, and any index a table made by an older version lacks (the history table's
+    `__h_batch`); returns how many were built. Safe to run again and beside readers; each is built in its own
+    transaction (on SQLite holding the write lock while it builds)."""
     engine = engine or get_engine()
-    table, _history = build_tables(engine, schema)
+    table, history = build_tables(engine, schema)
     with engine.connect() as conn:
-        inspector = sa.inspect(conn)
-        if not inspector.has_table(table.name, schema=table.schema):
+        if not sa.inspect(conn).has_table(table.name, schema=table.schema):
             return 0
-        existing = {index["name"] for index in inspector.get_indexes(table.name, schema=table.schema)}
-    missing = [index for index in table.indexes if index.name not in existing]
-    for index in missing:
+        missing = _missing_structures(conn, table, history)
+    for statement in missing:
         with engine.begin() as conn:
-            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+            statement(conn)
     return len(missing)
+
+
+def _missing_structures(conn: sa.Connection, table: sa.Table, history: sa.Table) -> list[Any]:
+    """Statements (callables on a connection) building the primary key (PostgreSQL) and the indexes `table` and its
+    history table lack."""
+    engine = conn.engine
+    inspector = sa.inspect(conn)
+    statements: list[Any] = []
+    if not is_sqlite(engine) and not inspector.get_pk_constraint(table.name, schema=table.schema).get(
+        "constrained_columns"
+    ):
+        target, name = _qualified(engine, table), _quote(engine, table.name + "_pkey")
+        statements.append(
+            lambda c: c.exec_driver_sql(f"ALTER TABLE {target} ADD CONSTRAINT {name} PRIMARY KEY (_rid)")
+        )
+    for each in (table, history):
+        existing = {index["name"] for index in inspector.get_indexes(each.name, schema=each.schema)}
+        for index in each.indexes:
+            if index.name not in existing:
+                statements.append(
+                    lambda c, index=index: c.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+                )
+    return statements
 
 
 def batches_table(engine: sa.Engine) -> sa.Table:
@@ -174,22 +226,133 @@ def batches_table(engine: sa.Engine) -> sa.Table:
         metadata,
         sa.Column("batch_id", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("resource_id", sa.BigInteger(), nullable=False, index=True),
+        # The apply sequence number within the resource (see the module docstring); NULL only in a table made
+        # before it existed, until `ensure_markers` fills it.
+        sa.Column("seq", sa.BigInteger(), nullable=True),
         sa.Column("mode", sa.String(20), nullable=False),
         sa.Column("inserted", sa.BigInteger(), nullable=False),
         sa.Column("updated", sa.BigInteger(), nullable=False),
         sa.Column("retired", sa.BigInteger(), nullable=False),
         sa.Column("applied_at", sa.DateTime(), nullable=False),
+        sa.Index("_tongshu_batches_seq", "resource_id", "seq", unique=True),
     )
+
+
+def ensure_markers(engine: sa.Engine | None = None) -> sa.Table:
+    """The marker table, created, or migrated from before apply sequence numbers: the `seq` column is added and
+    filled with each marker's batch id (the order its rows were written in, and the value their `_batch` and
+    `_superseded_by` columns hold), and the (resource, seq) index built. Checked once per process and database; the
+    migration runs under the write lock, so concurrent processes do it once."""
+    engine = engine or get_engine()
+    markers = batches_table(engine)
+    key = str(engine.url)
+    if key in _markers_ready:
+        return markers
+    with engine.connect() as conn:
+        ready = _markers_current(conn, markers)
+    if not ready:
+        with engine.connect() as conn:
+            if is_sqlite(engine):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.begin()
+                conn.execute(sa.text('CREATE SCHEMA IF NOT EXISTS "tongshu"'))
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MARKERS_LOCK})
+            try:
+                _migrate_markers(conn, markers)
+            except BaseException:
+                _rollback(conn)
+                raise
+            _commit(conn)
+    _markers_ready.add(key)
+    return markers
+
+
+def _markers_current(conn: sa.Connection, markers: sa.Table) -> bool:
+    inspector = sa.inspect(conn)
+    if not inspector.has_table(markers.name, schema=markers.schema):
+        return False
+    columns = {column["name"] for column in inspector.get_columns(markers.name, schema=markers.schema)}
+    indexes = {index["name"] for index in inspector.get_indexes(markers.name, schema=markers.schema)}
+    return "seq" in columns and "_tongshu_batches_seq" in indexes
+
+
+def _migrate_markers(conn: sa.Connection, markers: sa.Table) -> None:
+    inspector = sa.inspect(conn)
+    if not inspector.has_table(markers.name, schema=markers.schema):
+        markers.create(conn)
+        return
+    columns = {column["name"] for column in inspector.get_columns(markers.name, schema=markers.schema)}
+    if "seq" not in columns:
+        conn.exec_driver_sql(f"ALTER TABLE {_qualified(conn.engine, markers)} ADD COLUMN seq BIGINT")
+    conn.execute(markers.update().where(markers.c.seq.is_(None)).values(seq=markers.c.batch_id))
+    for index in markers.indexes:
+        conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
+
+def _rollback(conn: sa.Connection) -> None:
+    """Roll back a transaction begun by hand (`BEGIN IMMEDIATE` on SQLite, whose driver runs in autocommit)."""
+    if is_sqlite(conn.engine):
+        raw = conn.connection.driver_connection
+        if raw is not None and raw.in_transaction:
+            raw.rollback()
+    elif conn.in_transaction():
+        conn.rollback()
+
+
+def _commit(conn: sa.Connection) -> None:
+    if is_sqlite(conn.engine):
+        conn.connection.driver_connection.commit()  # type: ignore[union-attr]
+    else:
+        conn.commit()
+
+
+def _seq_of(conn: sa.Connection, schema: ResourceSchema, batch_id: int) -> int:
+    """The apply sequence number of an applied batch of the resource (0 for 0: before the first batch)."""
+    if batch_id == 0:
+        return 0
+    markers = batches_table(conn.engine)
+    seq = conn.execute(
+        sa.select(markers.c.seq).where(
+            markers.c.resource_id == schema.resource_id, markers.c.batch_id == batch_id
+        )
+    ).scalar()
+    if seq is None:
+        raise UnknownBatch(batch_id)
+    return int(seq)
+
+
+def _batch_ids(conn: sa.Connection, schema: ResourceSchema, seqs: set[int]) -> dict[int, int]:
+    """Apply sequence number → batch id, for these sequence numbers of the resource."""
+    if not seqs:
+        return {}
+    markers = batches_table(conn.engine)
+    query = sa.select(markers.c.seq, markers.c.batch_id).where(
+        markers.c.resource_id == schema.resource_id, markers.c.seq.in_(sorted(seqs))
+    )
+    return {int(seq): int(batch) for seq, batch in conn.execute(query)}
+
+
+def apply_order(schema: ResourceSchema, engine: sa.Engine | None = None) -> list[int]:
+    """The ids of the resource's applied batches in the order they were applied."""
+    engine = engine or get_engine()
+    markers = ensure_markers(engine)
+    query = (
+        sa.select(markers.c.batch_id)
+        .where(markers.c.resource_id == schema.resource_id)
+        .order_by(markers.c.seq)
+    )
+    with engine.connect() as conn:
+        return [int(batch) for batch in conn.execute(query).scalars()]
 
 
 def ensure_tables(schema: ResourceSchema, engine: sa.Engine | None = None) -> sa.Table:
     engine = engine or get_engine()
     table, history = build_tables(engine, schema)
+    ensure_markers(engine)
     with engine.begin() as conn:
         if not is_sqlite(engine):
             conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema.namespace}"'))
-            conn.execute(sa.text('CREATE SCHEMA IF NOT EXISTS "tongshu"'))
-        batches_table(engine).create(conn, checkfirst=True)
         table.create(conn, checkfirst=True)
         history.create(conn, checkfirst=True)
     return table
@@ -198,10 +361,8 @@ def ensure_tables(schema: ResourceSchema, engine: sa.Engine | None = None) -> sa
 def applied_batch(batch_id: int, engine: sa.Engine | None = None) -> dict[str, Any] | None:
     """The data plane's record of an applied batch, or None: the truth after a crash between the two databases."""
     engine = engine or get_engine()
-    table = batches_table(engine)
+    table = ensure_markers(engine)
     with engine.connect() as conn:
-        if not sa.inspect(conn).has_table(table.name, schema=table.schema):
-            return None
         row = conn.execute(sa.select(table).where(table.c.batch_id == batch_id)).mappings().first()
     return dict(row) if row else None
 
@@ -247,6 +408,89 @@ def _qualified(engine: sa.Engine, table: sa.Table) -> str:
     return preparer.format_table(table)
 
 
+STAGE = "tongshu_stage"  # stage files are attached as tongshu_stage0, tongshu_stage1, …
+
+
+class SqliteStage:
+    """A SQLite batch's rows, bulk-written from Arrow by the ADBC SQLite driver into scratch database files beside
+    the data-plane database, each then copied into it by one `INSERT … SELECT` inside the batch's transaction.
+
+    Python's `sqlite3` binds every value of every row through Python objects (`executemany`); ADBC writes Arrow
+    columns from C++ without them, at several times the speed. Two SQLite libraries must never have the same file
+    open at once (closing a file in one releases the other's POSIX locks), so the ADBC connection only ever sees
+    these scratch files, and `sqlite3` attaches a file only after ADBC has closed it.
+
+    A first load stages in parts (`PART_ROWS`): a full part is closed and copied at once, while the pipeline's
+    producer thread validates the next chunks, so little copying is left for the commit. SQLite attaches at most ten
+    databases, so there are at most eight parts: the last takes whatever remains. A merge stages in one indexed
+    file (it joins on the key items)."""
+
+    PART_ROWS = (131_072, 131_072, 131_072, 131_072, 262_144, 524_288, 1_048_576)
+
+    def __init__(self, database: str, batch_id: int, keys: Sequence[str], *, parts: bool) -> None:
+        self.base = f"{database}.stage-b{batch_id}"
+        self.keys = list(keys)
+        self.parts = parts
+        self.rows = 0
+        self.index = 0  # the part being written
+        self._part_rows = 0
+        self._connection: Any = None
+        self._cursor: Any = None
+        self.discard()  # parts left by a process killed mid-batch
+
+    def path(self, index: int) -> Path:
+        return Path(f"{self.base}-{index}")
+
+    def append(self, frame: pl.DataFrame) -> Path | None:
+        """Stage the rows; returns a part that is now complete (closed, ready to attach), if any."""
+        if self._connection is None:
+            import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+            self._connection = adbc_sqlite.connect(str(self.path(self.index)), autocommit=True)
+            self._cursor = self._connection.cursor()
+            # Scratch data: no journal, no syncs (a crash just leaves a file the next attempt deletes).
+            self._cursor.execute("PRAGMA journal_mode=OFF")
+            self._cursor.execute("PRAGMA synchronous=OFF")
+        self._cursor.adbc_ingest(
+            "s",
+            frame.to_arrow(compat_level=pl.CompatLevel.oldest()),
+            mode="append" if self._part_rows else "create",
+        )
+        self.rows += frame.height
+        self._part_rows += frame.height
+        if self.parts and self.index < len(self.PART_ROWS) and self._part_rows >= self.PART_ROWS[self.index]:
+            return self._seal()
+        return None
+
+    def finish(self) -> Path | None:
+        """Close the part being written (indexing the key items for a merge); returns it, if it holds any rows."""
+        if self._connection is None:
+            return None
+        if self.keys:
+            names = ", ".join('"' + key.replace('"', '""') + '"' for key in self.keys)
+            self._cursor.execute(f"CREATE INDEX s_key ON s ({names})")
+        return self._seal()
+
+    def _seal(self) -> Path:
+        self._close()
+        sealed = self.path(self.index)
+        self.index += 1
+        self._part_rows = 0
+        return sealed
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._cursor.close()
+            self._connection.close()
+            self._connection = self._cursor = None
+
+    def discard(self) -> None:
+        self._close()
+        folder, prefix = Path(self.base).parent, Path(self.base).name + "-"
+        for leftover in folder.glob(f"{prefix}*"):
+            leftover.unlink(missing_ok=True)
+
+
 class BatchWriter:
     """Writes one batch in one transaction. Use as a context manager; call `commit()` to apply, anything else
     (an exception, `abort()`, the process dying) leaves the resource exactly as it was."""
@@ -257,6 +501,8 @@ class BatchWriter:
         if mode not in ("upsert", "replace"):
             raise ValueError(mode)
         self.schema, self.batch_id, self.mode = schema, int(batch_id), mode
+        # The apply sequence number (the `_batch` of the rows it writes), taken under the write lock in __enter__.
+        self.seq = 0
         self.engine = engine or get_engine()
         self.table, self.history = build_tables(self.engine, schema)
         self.columns = _value_columns(schema)
@@ -267,6 +513,8 @@ class BatchWriter:
         self._staging = f"_stage_{schema.table_name}_{self.batch_id}"
         self._rows = 0
         self._next_rid = 1  # PostgreSQL first load: `_rid` numbered by the load (see __enter__)
+        self._stage: SqliteStage | None = None
+        self._attached: list[str] = []
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
     def __enter__(self) -> BatchWriter:
@@ -279,8 +527,18 @@ class BatchWriter:
             conn.begin()
             # One writer per resource at a time; other resources are not blocked.
             conn.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": 7_000_000_000 + self.schema.resource_id}
+                sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_BASE + self.schema.resource_id}
             )
+        # Under the lock, so sequence numbers follow the order batches commit in (one indexed lookup per batch).
+        markers = batches_table(self.engine)
+        self.seq = (
+            conn.execute(
+                sa.select(sa.func.coalesce(sa.func.max(markers.c.seq), 0)).where(
+                    markers.c.resource_id == self.schema.resource_id
+                )
+            ).scalar_one()
+            + 1
+        )
         live = conn.execute(sa.select(sa.func.count()).select_from(self.table)).scalar_one()
         self._direct = live == 0
         if self._direct:
@@ -288,20 +546,25 @@ class BatchWriter:
                 conn.execute(sa.schema.DropIndex(index, if_exists=True))
             if not is_sqlite(self.engine):
                 # COPY into a table without its primary key is about twice as fast: the load numbers `_rid` itself
-                # (an empty table has no history, so numbering from 1 is safe) and the key is added at commit.
+                # (an empty table has no history, so numbering from 1 is safe) and the key is added after, with the indexes.
                 conn.exec_driver_sql(
                     f"ALTER TABLE {_qualified(self.engine, self.table)} "
                     f"DROP CONSTRAINT IF EXISTS {_quote(self.engine, self.table.name + '_pkey')}"
                 )
         else:
-            # Query indexes a first load left to its task, if that has not run yet: built once, in this batch.
-            existing = {
-                i["name"] for i in sa.inspect(conn).get_indexes(self.table.name, schema=self.table.schema)
-            }
-            for index in self.table.indexes:
-                if index.name not in existing:
-                    conn.execute(sa.schema.CreateIndex(index))
-            self._create_staging(conn)
+            # What a first load left to its task, if that has not run yet: built once, in this batch.
+            for statement in _missing_structures(conn, self.table, self.history):
+                statement(conn)
+            if not is_sqlite(self.engine):
+                self._create_staging(conn)
+        if is_sqlite(self.engine):
+            database = self.engine.url.database
+            if not database or database == ":memory:":
+                raise ValueError("the SQLite data-plane store must be a database file")
+            # A merge joins the stage on the key items: index them there (a first load needs no index).
+            keys = () if self._direct else self.schema.key_fields
+            self._stage = SqliteStage(database, self.batch_id, keys, parts=self._direct)
+            self._staging = f"{STAGE}0.s"
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -312,8 +575,17 @@ class BatchWriter:
             if conn.in_transaction() or is_sqlite(self.engine):
                 self._rollback(conn)
         finally:
-            conn.close()
-            self._connection = None
+            try:
+                self._detach(conn)
+            finally:
+                conn.close()
+                self._connection = None
+                if self._stage is not None:
+                    self._stage.discard()
+
+    def _detach(self, conn: sa.Connection) -> None:
+        while self._attached:
+            conn.exec_driver_sql(f"DETACH DATABASE {self._attached.pop()}")
 
     def _rollback(self, conn: sa.Connection) -> None:
         if is_sqlite(self.engine):
@@ -331,8 +603,8 @@ class BatchWriter:
     def _create_staging(self, conn: sa.Connection) -> None:
         names = ", ".join(_quote(self.engine, name) for name in self.columns)
         source = _qualified(self.engine, self.table)
-        temp = "TEMP" if is_sqlite(self.engine) else "TEMPORARY"
-        conn.exec_driver_sql(f"CREATE {temp} TABLE {self._staging} AS SELECT {names} FROM {source} WHERE 1=0")
+        temp = "" if is_sqlite(self.engine) else "TEMPORARY "
+        conn.exec_driver_sql(f"CREATE {temp}TABLE {self._staging} AS SELECT {names} FROM {source} WHERE 1=0")
 
     def write(self, frame: pl.DataFrame) -> None:
         """Append validated, typed rows (columns = the schema's fields)."""
@@ -345,22 +617,18 @@ class BatchWriter:
         if frame.height == 0:
             return Prepared(0, frame)
         if is_sqlite(self.engine):
-            # sqlite3 has no date type: store ISO text, as SQLAlchemy's SQLite dialect reads it back.
-            temporal = [name for name, dtype in frame.schema.items() if dtype in (pl.Date, pl.Datetime)]
-            if temporal:
+            # SQLite has no date type: ISO text, as SQLAlchemy's SQLite dialect reads it back. ADBC writes dates as
+            # "YYYY-MM-DD" itself; date-times it would write with a "T", so they are formatted here.
+            moments = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime)]
+            if moments:
                 frame = frame.with_columns(
-                    [
-                        pl.col(name).dt.strftime(
-                            "%Y-%m-%d" if frame.schema[name] == pl.Date else "%Y-%m-%d %H:%M:%S.%f"
-                        )
-                        for name in temporal
-                    ]
+                    [pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%f") for name in moments]
                 )
             return Prepared(frame.height, frame)
         if self._direct:
             frame = frame.with_columns(
                 pl.int_range(self._next_rid, self._next_rid + frame.height, dtype=pl.Int64).alias("_rid"),
-                pl.lit(self.batch_id).alias("_batch"),
+                pl.lit(self.seq).alias("_batch"),
                 pl.lit(self.now.isoformat(sep=" ")).alias("_updated_at"),
                 pl.lit("f").alias("_deleted"),
             )
@@ -382,21 +650,24 @@ class BatchWriter:
             self._write_postgres(prepared.payload)
 
     def _write_sqlite(self, frame: pl.DataFrame) -> None:
+        assert self._stage is not None
+        complete = self._stage.append(frame)
+        if complete is not None:
+            self._take_part(complete)
+
+    def _take_part(self, path: Path) -> None:
+        """Attach a closed stage part to this transaction's connection; a first load copies it in at once."""
         assert self._connection is not None
-        cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        names = [_quote(self.engine, name) for name in self.columns]
-        placeholders = ", ".join("?" for _ in names)
+        conn, name = self._connection, f"{STAGE}{len(self._attached)}"
+        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {name}", (str(path),))
+        self._attached.append(name)
         if self._direct:
-            # The batch id and time are integers/timestamps we generate, never input: safe to inline.
-            target = _qualified(self.engine, self.table)
-            sql = (
-                f"INSERT INTO {target} ({', '.join(names)}, _batch, _updated_at, _deleted) "
-                f"VALUES ({placeholders}, {self.batch_id}, '{self.now.isoformat(sep=' ')}', 0)"
+            names = ", ".join(_quote(self.engine, column) for column in self.columns)
+            # The sequence number and time are values we generate, never input: safe to inline.
+            conn.exec_driver_sql(
+                f"INSERT INTO main.{_qualified(self.engine, self.table)} ({names}, _batch, _updated_at, _deleted) "
+                f"SELECT {names}, {int(self.seq)}, '{self.now.isoformat(sep=' ')}', 0 FROM {name}.s ORDER BY rowid"
             )
-        else:
-            sql = f"INSERT INTO {self._staging} ({', '.join(names)}) VALUES ({placeholders})"
-        cursor.executemany(sql, frame.iter_rows())
-        cursor.close()
 
     def _write_postgres(self, payload: bytes) -> None:
         assert self._connection is not None
@@ -417,24 +688,31 @@ class BatchWriter:
     def commit(self) -> WriteSummary:
         conn = self._connection
         assert conn is not None
+        if is_sqlite(self.engine):
+            assert self._stage is not None
+            last = self._stage.finish()
+            if last is not None:
+                self._take_part(last)
+            elif (
+                not self._direct and not self._attached
+            ):  # an empty batch to merge: an empty stage of its columns
+                conn.exec_driver_sql(f"ATTACH DATABASE ? AS {STAGE}0", (str(self._stage.path(0)),))
+                self._attached.append(f"{STAGE}0")
+                self._create_staging(conn)
         if self._direct:
-            # Only the key index is built inside the transaction (uniqueness holds at commit); query indexes follow
-            # right after it, from `ensure_indexes` (a task), so the batch is visible and the lock free sooner.
+            # No index is built inside the transaction: the batch's keys are unique (the pipeline checks them
+            # across the whole batch, with row numbers) and the table was empty, so the unique key index cannot fail;
+            # it and the query indexes follow right after, from `ensure_indexes` (a task), so the batch is visible
+            # and the write lock free sooner. A batch that comes before the task builds them first (`__enter__`).
             self.summary.inserted = self._rows
-            if not is_sqlite(self.engine):
+            if not is_sqlite(self.engine):  # (SQLite: the stage parts are already copied in, `_take_part`)
+                # The primary key on `_rid` (numbered by this load, so unique) is added by the task too.
                 target = _qualified(self.engine, self.table)
-                conn.exec_driver_sql(
-                    f"ALTER TABLE {target} ADD CONSTRAINT {_quote(self.engine, self.table.name + '_pkey')} "
-                    "PRIMARY KEY (_rid)"
-                )
                 conn.execute(
                     sa.text("SELECT setval(pg_get_serial_sequence(:t, '_rid'), :n, false)"),
                     {"t": target, "n": self._next_rid},
                 )
-            key = key_index(self.table)
-            if key is not None:
-                conn.execute(sa.schema.CreateIndex(key, if_not_exists=True))
-            self.summary.indexes_pending = any(index is not key for index in self.table.indexes)
+            self.summary.indexes_pending = bool(self.table.indexes)
         else:
             self._merge(conn)
         conn.execute(
@@ -443,6 +721,7 @@ class BatchWriter:
             .values(
                 batch_id=self.batch_id,
                 resource_id=self.schema.resource_id,
+                seq=self.seq,
                 mode=self.mode,
                 inserted=self.summary.inserted,
                 updated=self.summary.updated,
@@ -452,6 +731,7 @@ class BatchWriter:
         )
         if is_sqlite(self.engine):
             conn.connection.driver_connection.commit()  # type: ignore[union-attr]
+            self._detach(conn)
         else:
             conn.commit()
         return self.summary
@@ -485,8 +765,9 @@ class BatchWriter:
         )
         all_columns = ", ".join(q(c) for c in self.columns)
         now = self.now.isoformat(sep=" ")
-        params = {"batch": self.batch_id, "now": now}
-        conn.exec_driver_sql(f"CREATE INDEX {staging}_key ON {staging} ({', '.join(q(k) for k in keys)})")
+        params = {"batch": self.seq, "now": now}  # `_batch` and `_superseded_by` hold apply sequence numbers
+        if not is_sqlite(engine):  # the SQLite stage comes indexed (SqliteStage.finish)
+            conn.exec_driver_sql(f"CREATE INDEX {staging}_key ON {staging} ({', '.join(q(k) for k in keys)})")
         # 1. History of rows about to change (updated, revived or retired).
         changed = f"SELECT t._rid FROM {target} t JOIN {staging} s ON {join} WHERE ({differs}) OR t._deleted"
         conn.execute(
@@ -537,7 +818,8 @@ class BatchWriter:
                 {**params, "true": True},
             )
             self.summary.retired = result.rowcount
-        conn.exec_driver_sql(f"DROP TABLE {staging}")
+        if not is_sqlite(engine):
+            conn.exec_driver_sql(f"DROP TABLE {staging}")
 
 
 def read_rows(
@@ -550,31 +832,28 @@ def read_rows(
     offset: int = 0,
     engine: sa.Engine | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Live rows (or the rows as they stood after `as_of_batch`), optionally filtered by equality on fields."""
+    """Live rows (or the rows as they stood after the applied batch `as_of_batch`: `UnknownBatch` if it is not one),
+    optionally filtered by equality on fields."""
     engine = engine or get_engine()
-    table, history = build_tables(engine, schema)
+    table, _history = build_tables(engine, schema)
     names = list(columns or _value_columns(schema))
-    if as_of_batch is None:
-        query = sa.select(table.c._rid, *[table.c[n] for n in names]).where(table.c._deleted == sa.false())
-        source: sa.FromClause = table
-    else:
-        current = sa.select(table.c._rid, *[table.c[n] for n in names], table.c._deleted).where(
-            table.c._batch <= as_of_batch
-        )
-        past = sa.select(history.c._rid, *[history.c[n] for n in names], history.c._deleted).where(
-            history.c._batch <= as_of_batch, history.c._superseded_by > as_of_batch
-        )
-        union = sa.union_all(current, past).subquery()
-        query = sa.select(union.c._rid, *[union.c[n] for n in names]).where(union.c._deleted == sa.false())
-        source = union
-    for name, value in (filters or {}).items():
-        query = query.where(source.c[name] == value)
-    query = query.order_by(source.c._rid).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
     with engine.connect() as conn:
         if not sa.inspect(conn).has_table(table.name, schema=table.schema):
             return
+        if as_of_batch is None:
+            query = sa.select(table.c._rid, *[table.c[n] for n in names]).where(
+                table.c._deleted == sa.false()
+            )
+            source: sa.FromClause = table
+        else:
+            _table, union = _readable(conn, schema, names, as_of_batch)
+            query = sa.select(union.c._rid, *[union.c[n] for n in names])
+            source = union
+        for name, value in (filters or {}).items():
+            query = query.where(source.c[name] == value)
+        query = query.order_by(source.c._rid).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
         for row in conn.execute(query).mappings():
             yield dict(row)
 
@@ -642,10 +921,14 @@ Condition = tuple[str, str, Any]
 
 
 def _readable(
-    engine: sa.Engine, schema: ResourceSchema, names: Sequence[str], as_of_batch: int | None
+    conn: sa.Connection, schema: ResourceSchema, names: Sequence[str], as_of_batch: int | None
 ) -> tuple[sa.Table, Any]:
-    """(the live table, a selectable with `_rid` and `names` of the rows live now or as of a batch)."""
-    table, history = build_tables(engine, schema)
+    """(the live table, a selectable with `_rid` and `names` of the rows live now or as of the applied batch
+    `as_of_batch`, or None if the table does not exist yet). The batch id is translated to its apply sequence number
+    (`UnknownBatch` if it names no applied batch of the resource): the rows written up to it in apply order."""
+    table, history = build_tables(conn.engine, schema)
+    if not _exists(conn, table):
+        return table, None
     if as_of_batch is None:
         source = (
             sa.select(table.c._rid, *[table.c[n] for n in names])
@@ -653,11 +936,13 @@ def _readable(
             .subquery()
         )
         return table, source
+    ensure_markers(conn.engine)
+    as_of = _seq_of(conn, schema, as_of_batch)
     current = sa.select(table.c._rid, *[table.c[n] for n in names], table.c._deleted).where(
-        table.c._batch <= as_of_batch
+        table.c._batch <= as_of
     )
     past = sa.select(history.c._rid, *[history.c[n] for n in names], history.c._deleted).where(
-        history.c._batch <= as_of_batch, history.c._superseded_by > as_of_batch
+        history.c._batch <= as_of, history.c._superseded_by > as_of
     )
     union = sa.union_all(current, past).subquery()
     return table, sa.select(union).where(union.c._deleted == sa.false()).subquery()
@@ -688,7 +973,10 @@ def iter_pages(
     on its own short connection, so a download of any size holds one page in memory and no long read transaction)."""
     engine = engine or get_engine()
     names = list(columns or _value_columns(schema))
-    table, source = _readable(engine, schema, names, as_of_batch)
+    with engine.connect() as conn:
+        table, source = _readable(conn, schema, names, as_of_batch)
+    if source is None:
+        return
     after = 0
     while True:
         query = (
@@ -724,15 +1012,15 @@ def search_rows(
     """(matching row count, one page of rows) for browsing: filters, a sort field, paging."""
     engine = engine or get_engine()
     names = list(columns or _value_columns(schema))
-    table, source = _readable(engine, schema, names, as_of_batch)
-    where = _where(source, conditions)
-    order = []
-    if sort:
-        order.append(source.c[sort].desc() if descending else source.c[sort].asc())
-    order.append(source.c._rid.desc() if descending and sort else source.c._rid)
     with engine.connect() as conn:
-        if not _exists(conn, table):
+        _table, source = _readable(conn, schema, names, as_of_batch)
+        if source is None:
             return 0, []
+        where = _where(source, conditions)
+        order = []
+        if sort:
+            order.append(source.c[sort].desc() if descending else source.c[sort].asc())
+        order.append(source.c._rid.desc() if descending and sort else source.c._rid)
         total = conn.execute(sa.select(sa.func.count()).select_from(source).where(*where)).scalar_one()
         query = sa.select(source).where(*where).order_by(*order).limit(limit).offset(offset)
         return int(total), [dict(row) for row in conn.execute(query).mappings()]
@@ -742,9 +1030,9 @@ def get_row(
     schema: ResourceSchema, rid: int, *, as_of_batch: int | None = None, engine: sa.Engine | None = None
 ) -> dict[str, Any] | None:
     engine = engine or get_engine()
-    table, source = _readable(engine, schema, _value_columns(schema), as_of_batch)
     with engine.connect() as conn:
-        if not _exists(conn, table):
+        _table, source = _readable(conn, schema, _value_columns(schema), as_of_batch)
+        if source is None:
             return None
         row = conn.execute(sa.select(source).where(source.c._rid == rid)).mappings().first()
     return dict(row) if row else None
@@ -774,12 +1062,176 @@ def retire_rows(
                     table.c._batch,
                     table.c._updated_at,
                     table.c._deleted,
-                    sa.literal(writer.batch_id, sa.BigInteger()),
+                    sa.literal(writer.seq, sa.BigInteger()),
                 ).where(live),
             )
         )
         result = conn.execute(
-            table.update().where(live).values(_deleted=True, _batch=writer.batch_id, _updated_at=writer.now)
+            table.update().where(live).values(_deleted=True, _batch=writer.seq, _updated_at=writer.now)
         )
         writer.summary.retired = result.rowcount
         return writer.commit()
+
+
+# --- the change log: every row version each applied batch wrote (incremental sync, data push) ----------------------
+# Each batch writes at most one version of a row, so a version is named by (seq, _rid): the live row holds the latest
+# version of each `_rid`, the history table every earlier one (`_batch` = the apply sequence number of the batch that
+# wrote it, `_superseded_by` = that of the batch that replaced it). The operation of a version follows from the version
+# before it (the history row that this batch superseded: `_superseded_by` = its seq, found through the
+# `(_rid, _superseded_by)` index): none, or a retired one → insert (a first load, a new key, a retired key loaded
+# again); a live one → update; a version marked deleted → retire. So the log is derived, never stored twice, and lists
+# changes in the order their batches were applied (seq), not the order of batch ids: a batch applied after a later
+# one comes after it, so a consumer that has read past the later one still gets it. Callers name batches by id (after,
+# until, the cursor's batch); the store translates them through the markers, and answers batch ids.
+INSERT, UPDATE, RETIRE = "insert", "update", "retire"
+ChangeCursor = tuple[int, int]  # (batch id, _rid) of the last change a page held
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    """Changes in apply order, then `_rid`: dicts with `_batch` (the batch id), `_seq` (its apply sequence number),
+    `_rid`, `_op`, `_updated_at` and the value columns (for a retire, the row's values as it was retired).
+    `next_cursor` is None on the last page."""
+
+    changes: list[dict[str, Any]]
+    next_cursor: ChangeCursor | None
+
+
+def read_changes(
+    schema: ResourceSchema,
+    after_batch: int = 0,
+    *,
+    limit: int = 1000,
+    cursor: ChangeCursor | None = None,
+    until_batch: int | None = None,
+    batch: int | None = None,
+    columns: Sequence[str] | None = None,
+    engine: sa.Engine | None = None,
+) -> ChangePage:
+    """One page of the row changes of the batches applied after the batch `after_batch` (0: from the first), up to
+    the batch `until_batch` included, or of the one batch `batch` (instead of both), continuing after `cursor`.
+    Batches are named by id and must be applied batches of the resource (`UnknownBatch`); "after" and "up to" are in
+    the order batches were applied. Keyset pagination: each page is at most four indexed range queries on one short
+    connection holding `limit + 1` rows at most, whatever the size of the log."""
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    engine = engine or get_engine()
+    table, history = build_tables(engine, schema)
+    names = list(columns or _value_columns(schema))
+    wanted = limit + 1
+    ensure_markers(engine)
+    with engine.connect() as conn:
+        if not _exists(conn, table):
+            return ChangePage([], None)
+        until: int | None
+        if batch is not None:
+            until = _seq_of(conn, schema, batch)
+            after = until - 1
+        else:
+            after = _seq_of(conn, schema, after_batch)
+            until = None if until_batch is None else _seq_of(conn, schema, until_batch)
+        position = None if cursor is None else (_seq_of(conn, schema, cursor[0]), cursor[1])
+        sources = (table, history) if _history_in_range(conn, schema, after, position) else (table,)
+        branches = [
+            _version_rows(conn, source, history, names, after, until, position, wanted) for source in sources
+        ]
+        merged = heapq.merge(*branches, key=lambda change: (change["_seq"], change["_rid"]))
+        page = list(itertools.islice(merged, wanted))
+        ids = _batch_ids(conn, schema, {change["_seq"] for change in page})
+    for change in page:
+        change["_batch"] = ids[change["_seq"]]
+    if len(page) <= limit:
+        return ChangePage(page, None)
+    page = page[:limit]
+    return ChangePage(page, (page[-1]["_batch"], page[-1]["_rid"]))
+
+
+def _history_in_range(
+    conn: sa.Connection, schema: ResourceSchema, after: int, position: tuple[int, int] | None
+) -> bool:
+    """Whether the history table may hold versions of the range (after the sequence number `after`, from the
+    cursor's `position`): a version written by a batch b of the range is there only if a batch applied after b
+    changed rows. A consumer that keeps up reads one or two new batches, none of which was superseded, so its pages
+    skip the history table altogether."""
+    markers = batches_table(conn.engine)
+    mine = markers.c.resource_id == schema.resource_id
+    first = sa.select(sa.func.min(markers.c.seq)).where(mine, markers.c.seq > after)
+    if position is not None:
+        first = first.where(markers.c.seq >= position[0])
+    first_seq = conn.execute(first).scalar()
+    if first_seq is None:
+        return False
+    changing = (markers.c.inserted + markers.c.updated + markers.c.retired) > 0
+    later = sa.select(markers.c.seq).where(mine, markers.c.seq > first_seq, changing).limit(1)
+    return conn.execute(later).first() is not None
+
+
+def _version_rows(
+    conn: sa.Connection,
+    source: sa.Table,
+    history: sa.Table,
+    names: Sequence[str],
+    after: int,
+    until: int | None,
+    position: tuple[int, int] | None,
+    wanted: int,
+) -> list[dict[str, Any]]:
+    """Up to `wanted` versions held by `source` (the live table or the history table), in (seq, `_rid`) order:
+    written after the sequence number `after`, up to `until`, after the (seq, `_rid`) `position`."""
+    version = source.alias("v")
+    previous = history.alias("p")
+    query = (
+        sa.select(
+            version.c._batch,
+            version.c._rid,
+            version.c._deleted,
+            version.c._updated_at,
+            *[version.c[name] for name in names],
+            previous.c._rid.label("_previous_rid"),
+            previous.c._deleted.label("_previous_deleted"),
+        )
+        .select_from(
+            version.outerjoin(
+                previous,
+                sa.and_(previous.c._rid == version.c._rid, previous.c._superseded_by == version.c._batch),
+            )
+        )
+        .where(version.c._batch > after)
+    )
+    if until is not None:
+        query = query.where(version.c._batch <= until)
+    # Two ranges rather than one row-value comparison, so each is an index range on `_batch` (and on `_rid` within
+    # the cursor's batch) on both databases: the rest of the cursor's batch, then the batches after it.
+    ranges = []
+    if position is not None:
+        ranges.append(
+            query.where(version.c._batch == position[0], version.c._rid > position[1]).order_by(
+                version.c._rid
+            )
+        )
+        query = query.where(version.c._batch > position[0])
+    ranges.append(query.order_by(version.c._batch, version.c._rid))
+    rows: list[dict[str, Any]] = []
+    for part in ranges:
+        if len(rows) >= wanted:
+            break
+        for row in conn.execute(part.limit(wanted - len(rows))).mappings():
+            rows.append(_change(row, names))
+    return rows
+
+
+def _change(row: Any, names: Sequence[str]) -> dict[str, Any]:
+    if row["_deleted"]:
+        operation = RETIRE
+    elif row["_previous_rid"] is not None and not row["_previous_deleted"]:
+        operation = UPDATE
+    else:
+        operation = INSERT
+    return {
+        "_batch": None,  # the batch id, filled in from `_seq` by read_changes
+        "_seq": int(row["_batch"]),
+        "_rid": row["_rid"],
+        "_op": operation,
+        "_updated_at": row["_updated_at"],
+        **{name: row[name] for name in names},
+    }

@@ -23,12 +23,11 @@ from tongshu.catalog.models import Resource
 from tongshu.core.errors import NotFound, PermissionDenied, ValidationFailed
 from tongshu.security.audit import record
 
-from . import permissions, readers, services
+from . import permissions, progress, readers, services
 from .models import Batch, BatchStatus, ResourceData
 from .pipeline import REPORT_HEADER
 from .schema import ResourceSchema
 
-SAMPLE_BYTES = 64 << 10
 XLSX_MAX_ROWS = 1_048_575
 
 
@@ -141,25 +140,8 @@ def batches_of(actor: Any, resource: Resource) -> QuerySet[Batch]:
 
 
 def estimated_progress(batch: Batch) -> int | None:
-    """Percent read, estimated for a running CSV/NDJSON batch from its size and the bytes per row of its head."""
-    if batch.is_finished:
-        return 100
-    if (
-        batch.status != BatchStatus.RUNNING
-        or batch.file_format not in ("csv", "ndjson")
-        or not batch.file_size
-    ):
-        return None
-    try:
-        with open(batch.file_path, "rb") as handle:
-            head = handle.read(SAMPLE_BYTES)
-    except OSError:
-        return None
-    lines = head.count(b"\n")
-    if lines < 2:
-        return None
-    estimated_rows = batch.file_size / (len(head) / lines)
-    return max(1, min(99, int(batch.rows_read * 100 / estimated_rows)))
+    """Percent of a running batch's rows read (see `progress`), 100 when finished, None when unknown."""
+    return progress.estimated_progress(batch)
 
 
 def report_rows(batch: Batch) -> Iterator[list[str]]:

@@ -21,6 +21,8 @@ urlpatterns = [
     path("collection/", views_collection.task_list, name="collection"),
     path("collection/new/", views_collection.task_new, name="task_new"),
     path("collection/<int:task_id>/", views_collection.task_detail, name="task_detail"),
+    path("collection/<int:task_id>/edit/", views_collection.task_edit, name="task_edit"),
+    path("collection/<int:task_id>/publish/", views_collection.task_publish, name="task_publish"),
     path("collection/<int:task_id>/close/", views_collection.task_close, name="task_close"),
     path(
         "collection/submissions/<int:submission_id>/approve/",

@@ -4,7 +4,6 @@ its downloads, and the base/thematic libraries with their lineage. Thin: parse, 
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -12,14 +11,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHt
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from tongshu.catalog.models import Resource
-from tongshu.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from tongshu.core.errors import DomainError, NotFound, ValidationFailed
 from tongshu.core.views import error_page
 
 from . import browse as browsing
-from . import downloads, evolution, libraries, permissions
+from . import display, downloads, evolution, libraries, permissions
 from .browse import BrowseQuery
 from .models import Library, SchemaChange
 
@@ -53,34 +53,31 @@ def _query(request: HttpRequest) -> BrowseQuery:
     )
 
 
-def _cell(column: Any, value: Any) -> Any:
-    """A value as the pages show it: a code with its name, a date in ISO form."""
-    if column.code_values and value is not None:
-        name = dict(column.code_values).get(value)
-        return f"{value} {name}" if name else value
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 def _display(page: browsing.BrowsePage) -> list[dict[str, Any]]:
-    """Rows as cells for the template: code values shown with their names, masked cells flagged."""
-    codes = {c.field_name: dict(c.code_values) for c in page.schema.columns if c.code_values}
-    rows = []
-    for row in page.rows:
-        cells = []
-        for column in page.schema.columns:
-            value = row.get(column.field_name)
-            names = codes.get(column.field_name)
-            if names is None:
-                value = _cell(column, value)
-            elif value in names:
-                value = f"{value} {names[value]}"
-            cells.append({"value": value, "masked": column.field_name in page.masked})
-        rows.append({"rid": row["_rid"], "cells": cells, "has_masked": bool(page.masked)})
-    return rows
+    """Rows as cells for the template (already masked by `browse`): codes with their names, masked cells flagged."""
+    return display.display_rows(page.schema, page.rows, masked=page.masked)
+
+
+CHANGE_KINDS = {
+    "created": _("Table created"),
+    "added": _("Column added"),
+    "widened": _("Widened"),
+    "converted": _("Type converted"),
+    "renamed": _("Renamed"),
+    "retired": _("Retired"),
+    "revived": _("Revived"),
+    "key": _("Key changed"),
+    "narrowing_kept": _("Width kept"),
+}
+
+
+def _described(change: SchemaChange) -> SchemaChange:
+    """The change with each entry's kind in words (the stored kinds are identifiers)."""
+    change.described = [  # type: ignore[attr-defined]
+        {**entry, "kind_label": CHANGE_KINDS.get(entry.get("kind", ""), entry.get("kind", ""))}
+        for entry in change.changes
+    ]
+    return change
 
 
 def _query_string(request: HttpRequest, **changes: Any) -> str:
@@ -134,8 +131,11 @@ def data_browse(request: HttpRequest, resource_id: int) -> HttpResponse:
         "next_link": "?" + _query_string(request, page=query.page + 1) if query.page < page.pages else "",
         "can_download": permissions.can_browse_data(request.user, resource),
         "library": Library.objects.filter(resource=resource).first(),
-        "schema_changes": SchemaChange.objects.filter(resource=resource)[:5],
+        "schema_changes": [
+            _described(change) for change in SchemaChange.objects.filter(resource=resource)[:5]
+        ],
         "download_query": f"?as_of={query.as_of_batch}" if query.as_of_batch else "",
+        "tab": "browse",
     }
     template = "dataplane/browse/browse.html"
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "browse-rows":
@@ -170,7 +170,7 @@ def reveal(request: HttpRequest, resource_id: int, rid: int) -> HttpResponse:
     context = {
         "resource": resource,
         "rid": rid,
-        "fields": [(c.label, _cell(c, row.get(c.field_name))) for c in schema.columns],
+        "fields": [(c.label, display.cell_value(c, row.get(c.field_name))) for c in schema.columns],
         "reason": request.POST.get("reason", "").strip(),
         "back": _back(resource_id, request),
     }
@@ -213,22 +213,19 @@ def download(request: HttpRequest, resource_id: int, file_format: str) -> HttpRe
 # --- libraries -------------------------------------------------------------------------------------------------
 @login_required
 def library_list(request: HttpRequest) -> HttpResponse:
-    if getattr(request.user, "organization_id", None) is None:
-        return error_page(request, PermissionDenied("基础库和主题库仅对政务部门用户开放", code="forbidden"))
+    try:
+        libraries.check_can_view_libraries(request.user)
+    except DomainError as exc:
+        return error_page(request, exc)
     return render(request, "dataplane/browse/libraries.html", {"libraries": libraries.libraries()})
 
 
 @login_required
 def library_detail(request: HttpRequest, resource_id: int) -> HttpResponse:
-    if getattr(request.user, "organization_id", None) is None:
-        return error_page(request, PermissionDenied("基础库和主题库仅对政务部门用户开放", code="forbidden"))
-    library = (
-        Library.objects.select_related("resource__published_version", "resource__provider")
-        .filter(resource_id=resource_id)
-        .first()
-    )
-    if library is None:
-        return error_page(request, NotFound("该信息资源不是基础库或主题库", code="library_not_found"))
+    try:
+        library = libraries.get_library(request.user, resource_id)
+    except DomainError as exc:
+        return error_page(request, exc)
     context = {
         **libraries.lineage(library),
         "resource": library.resource,
@@ -241,10 +238,8 @@ def library_detail(request: HttpRequest, resource_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def library_refresh(request: HttpRequest, resource_id: int) -> HttpResponse:
-    library = Library.objects.select_related("resource__provider").filter(resource_id=resource_id).first()
-    if library is None:
-        return error_page(request, NotFound("该信息资源不是基础库或主题库", code="library_not_found"))
     try:
+        library = libraries.get_library(request.user, resource_id)
         libraries.request_refresh(request.user, library, request=request)
     except DomainError as exc:
         return error_page(request, exc)

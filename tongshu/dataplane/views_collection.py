@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,16 +12,17 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from tongshu.accounts.forms import make_captcha_field
-from tongshu.core.errors import DomainError, PermissionDenied
+from tongshu.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from tongshu.core.http import AuthenticatedHttpRequest
 from tongshu.core.net import client_ip
 
 from . import collection, eforms
 from .forms_ways import CollectionTaskForm
-from .models_sources import CollectionTask, SubmissionStatus
+from .models_sources import CollectionStatus, CollectionTask, SubmissionStatus
 from .services import published_schema
 from .sources.services import is_manager, loadable_resources
 from .views_ways import loadable_resource, page, put_error
@@ -38,40 +41,68 @@ def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@page
-def task_new(request: AuthenticatedHttpRequest) -> HttpResponse:
-    resource = loadable_resource(request.user, request.GET.get("resource") or request.POST.get("resource"))
+def _task_form_page(
+    request: AuthenticatedHttpRequest, resource: Any, task: CollectionTask | None
+) -> HttpResponse:
+    """New task (publish at once, or save as a draft) and a draft's edit page: one form, the same services."""
     schema = published_schema(resource)
     choices = [(c.field_name, c.label + (" *" if c.is_key or c.is_required else "")) for c in schema.columns]
-    initial = {
-        "collected_items": [c.field_name for c in schema.columns],
-        "collector": resource.provider.name,
-        "retention": "自提交之日起保存三年，期满后删除",
-    }
+    if task is None:
+        initial: dict[str, Any] = {
+            "collected_items": [c.field_name for c in schema.columns],
+            "collector": resource.provider.name,
+            "retention": "自提交之日起保存三年，期满后删除",
+        }
+    else:
+        initial = {name: getattr(task, name) for name in collection.EDITABLE if name != "fields"}
+        initial["collected_items"] = task.fields
+        initial["deadline"] = timezone.localtime(task.deadline)
     form = CollectionTaskForm(request.POST or None, initial=initial, field_choices=choices)
     status = 200
     if request.method == "POST":
         if form.is_valid():
+            values = {**form.cleaned_data, "fields": form.cleaned_data["collected_items"]}
+            draft = bool(request.POST.get("draft"))
             try:
-                values = {**form.cleaned_data, "fields": form.cleaned_data["collected_items"]}
-                task = collection.create_task(request.user, resource, values)
+                if task is None:
+                    task = saved = collection.create_task(request.user, resource, values, publish=not draft)
+                else:
+                    saved = collection.update_task(request.user, task, values)
             except DomainError as exc:
-                if exc.status == 403:
+                if exc.status in (403, 409):
                     raise
                 if exc.field == "fields":
                     exc.field = "collected_items"
                 put_error(form, exc)
             else:
-                messages.success(request, "采集任务已发布，请把公开链接发给采集对象")
-                return redirect("ways:task_detail", task.pk)
+                if saved.status == CollectionStatus.DRAFT:
+                    messages.success(request, "已保存为草稿，发布后公开链接才可以提交")
+                else:
+                    messages.success(request, "采集任务已发布，请把公开链接发给采集对象")
+                return redirect("ways:task_detail", saved.pk)
         status = 400
     return render(
         request,
         "dataplane/ways/collection_task_form.html",
-        {"form": form, "resource": resource},
+        {"form": form, "resource": resource, "task": task},
         status=status,
     )
+
+
+@login_required
+@page
+def task_new(request: AuthenticatedHttpRequest) -> HttpResponse:
+    resource = loadable_resource(request.user, request.GET.get("resource") or request.POST.get("resource"))
+    return _task_form_page(request, resource, None)
+
+
+@login_required
+@page
+def task_edit(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
+    task = collection.get_task(request.user, task_id)
+    if task.status != CollectionStatus.DRAFT:
+        raise Conflict("只有草稿状态的采集任务可以修改；已发布的任务请关闭后另行发布", code="task_not_draft")
+    return _task_form_page(request, loadable_resource(request.user, task.resource_id), task)
 
 
 @login_required
@@ -114,8 +145,23 @@ def task_detail(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse
 @page
 def task_close(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     task = collection.get_task(request.user, task_id)
-    collection.close_task(request.user, task)
-    messages.success(request, "采集任务已关闭，公开链接不再接受提交")
+    was_draft = task.status == CollectionStatus.DRAFT
+    collection.close_task(request.user, task, request.POST.get("reason", ""))
+    messages.success(request, "草稿已作废" if was_draft else "采集任务已关闭，公开链接不再接受提交")
+    return redirect("ways:task_detail", task.pk)
+
+
+@login_required
+@require_POST
+@page
+def task_publish(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
+    task = collection.get_task(request.user, task_id)
+    try:
+        collection.publish_task(request.user, task)
+    except ValidationFailed as exc:  # e.g. the deadline has passed: fix the draft first
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "采集任务已发布，请把公开链接发给采集对象")
     return redirect("ways:task_detail", task.pk)
 
 

@@ -9,11 +9,11 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from tongshu.core.errors import DomainError, PermissionDenied
+from tongshu.core.errors import DomainError, PermissionDenied, ValidationFailed
 from tongshu.core.http import AuthenticatedHttpRequest
 
-from . import eforms
-from .ingest_rows import cell
+from . import display, eforms
+from .masking import masked_fields
 from .services import published_schema
 from .sources.services import is_manager, loadable_resources
 from .views_ways import loadable_resource, page, put_error
@@ -46,23 +46,15 @@ def eform_records(request: AuthenticatedHttpRequest, resource_id: int) -> HttpRe
             raise
         rows, has_next, error = [], False, exc.message
     columns = list(schema.columns)[:8]
-    table = [
-        {
-            "rid": row["_rid"],
-            "cells": [
-                eforms.mask(row[c.field_name])
-                if c.is_sensitive and row[c.field_name] is not None
-                else cell(row[c.field_name])
-                for c in columns
-            ],
-        }
-        for row in rows
-    ]
+    # Masked by the service, shown with the code names and masked-cell style of the data browse page.
+    table = display.display_rows(schema, rows, columns=columns, masked=masked_fields(schema))
     return render(
         request,
         "dataplane/ways/eform_records.html",
         {
             "resource": resource,
+            "version": resource.published_version,
+            "tab": "eform",
             "columns": columns,
             "table": table,
             "searchable": eforms.searchable_columns(schema),
@@ -76,17 +68,33 @@ def eform_records(request: AuthenticatedHttpRequest, resource_id: int) -> HttpRe
 
 
 def _record_page(request: AuthenticatedHttpRequest, resource_id: int, rid: int | None) -> HttpResponse:
+    """Add or edit. An edit opens with sensitive items masked; "show the original values" (POST `reveal` with a
+    reason) opens it unmasked and audited; saving a masked form keeps the items left empty."""
     resource = loadable_resource(request.user, resource_id)
     schema = published_schema(resource)
-    initial = None
+    opened, reveal_error = None, ""
+    revealing = request.method == "POST" and "reveal" in request.POST
     if rid is not None:
-        initial = eforms.initial_from_row(schema, eforms.get_record(request.user, resource, rid))
-    form = eforms.record_form(schema, request.POST or None, initial=initial, lock_keys=rid is not None)
-    status = 200
-    if request.method == "POST":
+        try:
+            reason = request.POST.get("reason", "") if revealing else None
+            opened = eforms.open_record(request.user, resource, rid, reveal_reason=reason, request=request)
+        except ValidationFailed as exc:
+            reveal_error = exc.message
+            opened = eforms.open_record(request.user, resource, rid)
+    revealed = opened.revealed if revealing and opened else request.POST.get("revealed") == "1"
+    bound = request.POST if request.method == "POST" and not revealing else None
+    form = eforms.record_form(
+        schema,
+        bound,
+        initial=opened.initial if opened else None,
+        lock_keys=rid is not None,
+        masked=opened.placeholders if opened and not revealed else None,
+    )
+    status = 400 if reveal_error else 200
+    if bound is not None:
         values = eforms.form_values(form)
         try:
-            eforms.save_record(request.user, resource, values, rid=rid)
+            eforms.save_record(request.user, resource, values, rid=rid, keep_blank_masked=not revealed)
         except DomainError as exc:
             if exc.status == 403:
                 raise
@@ -99,7 +107,14 @@ def _record_page(request: AuthenticatedHttpRequest, resource_id: int, rid: int |
     return render(
         request,
         "dataplane/ways/eform_record.html",
-        {"resource": resource, "form": form, "rid": rid},
+        {
+            "resource": resource,
+            "form": form,
+            "rid": rid,
+            "revealed": revealed,
+            "can_reveal": bool(opened and opened.can_reveal and opened.placeholders and not revealed),
+            "reveal_error": reveal_error,
+        },
         status=status,
     )
 

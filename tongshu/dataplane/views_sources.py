@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import dateformat, timezone
 from django.views.decorators.http import require_POST
 
-from tongshu.core.errors import DomainError, PermissionDenied
+from tongshu.core.errors import DomainError, PermissionDenied, ValidationFailed
 from tongshu.core.http import AuthenticatedHttpRequest
 
 from .forms_ways import SourceForm
 from .models_sources import PullSource
 from .sources import crypto
 from .sources import services as sources
-from .sources.database import show_mark
+from .sources.database import decode_mark
 from .views_ways import loadable_resource, page, put_error
+
+
+def mark_text(mark: str) -> str:
+    """The high-water mark as people read it: a time in local time, Chinese format (an aware time is converted; a
+    naive one is the source database's own clock, shown as it is), a date likewise, anything else as stored."""
+    try:
+        value = decode_mark(mark)
+    except (ValueError, ArithmeticError):
+        return mark.partition(":")[2]
+    if isinstance(value, dt.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return dateformat.format(value, "Y年n月j日 H:i:s")
+    if isinstance(value, dt.date):
+        return dateformat.format(value, "Y年n月j日")
+    return "" if value is None else str(value)
 
 
 @login_required
@@ -37,7 +56,11 @@ def _form_page(request: AuthenticatedHttpRequest, source: PullSource | None) -> 
     resources = list(sources.loadable_resources(request.user))
     if source is None and not resources:
         raise PermissionDenied("本部门没有可以加载数据的已发布信息资源")
-    initial = SourceForm.initial_for(source) if source else {"kind": request.GET.get("kind", "http")}
+    initial = (
+        SourceForm.initial_for(source)
+        if source
+        else {"kind": request.GET.get("kind", "http"), "resource": request.GET.get("resource")}
+    )
     form = SourceForm(request.POST or None, initial=initial, resources=resources)
     status = 200
     if request.method == "POST":
@@ -99,7 +122,7 @@ def source_detail(request: AuthenticatedHttpRequest, source_id: int) -> HttpResp
         {
             "source": source,
             "runs": sources.recent_runs(source),
-            "mark": show_mark(source.high_water_mark),
+            "mark": mark_text(source.high_water_mark),
             "can_manage": sources.loadable_resources(request.user).filter(pk=source.resource_id).exists(),
             "auth_hint": crypto.hint(source.auth_header_secret),
             "database_hint": crypto.hint(source.database_secret),
@@ -116,6 +139,11 @@ def source_run(request: AuthenticatedHttpRequest, source_id: int) -> HttpRespons
 
     source = sources.get_source(request.user, source_id)
     loadable_resource(request.user, source.resource_id)
+    try:
+        sources.check_target(source)
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+        return redirect("ways:source_detail", source.pk)
     run_pull_source.enqueue(source.pk, request.user.pk)
     messages.success(request, "已加入运行队列，完成后在下方“最近运行”中显示结果")
     return redirect("ways:source_detail", source.pk)

@@ -1,8 +1,8 @@
 """Timeliness against the update cycle, and overdue resources (第二十二条: providers keep their data up to date).
 
-A resource's last update is its last applied batch, or, if it never had one, its publication: a resource published
-a quarter ago with a monthly cycle and no data is overdue. Irregular (不定期) resources are never overdue and their
-timeliness is not scored.
+A resource's last update is its last applied batch. A resource that never had one is not current, whatever its
+cycle: its data was due at publication, so it counts as overdue from then on (and scores 0 for timeliness). A loaded
+irregular (不定期) resource is never overdue and its timeliness is not scored.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -35,6 +35,10 @@ class Timeliness:
     last_update: datetime | None
     due_at: datetime | None
     allowed_days: int | None
+
+    @property
+    def never_loaded(self) -> bool:
+        return self.last_update is None
 
     def is_overdue(self, now: datetime) -> bool:
         return self.due_at is not None and now > self.due_at
@@ -60,19 +64,27 @@ def topic(resource: Resource) -> str:
 
 
 def with_data(resources: QuerySet[Resource]) -> QuerySet[Resource]:
-    return resources.select_related("published_version", "provider", "data")
+    """Resources with what `timeliness` reads, in the same query (no query per resource in lists)."""
+    return resources.select_related("published_version", "provider", "data").annotate(
+        data_loaded_at=F("data__last_loaded_at")
+    )
 
 
 def timeliness(resource: Resource) -> Timeliness:
     version = resource.published_version
     allowed = CYCLE_DAYS.get(version.update_cycle) if version is not None else None
-    try:
-        data: ResourceData | None = resource.data
-    except ResourceData.DoesNotExist:
-        data = None
-    last = data.last_loaded_at if data is not None else None
-    last = last or (version.published_at if version is not None else None)
-    due = last + timedelta(days=allowed) if allowed is not None and last is not None else None
+    if hasattr(resource, "data_loaded_at"):  # annotated by `with_data`
+        last: datetime | None = resource.data_loaded_at
+    else:  # read afresh: an instance may hold a stale (or cached missing) `data` from before a load
+        last = (
+            ResourceData.objects.filter(resource_id=resource.pk)
+            .values_list("last_loaded_at", flat=True)
+            .first()
+        )
+    if last is None:  # never loaded: due since publication
+        published = version.published_at if version is not None else None
+        return Timeliness(resource=resource, last_update=None, due_at=published, allowed_days=allowed)
+    due = last + timedelta(days=allowed) if allowed is not None else None
     return Timeliness(resource=resource, last_update=last, due_at=due, allowed_days=allowed)
 
 
@@ -113,13 +125,20 @@ def check_overdue(now: datetime | None = None) -> list[OverdueAlert]:
                 continue
             alert = OverdueAlert.objects.create(resource=resource, due_at=due_at, opened_at=now)
             name = resource.published_version.name  # type: ignore[union-attr]
+            if entry.never_loaded:
+                body = (
+                    f"信息资源“{name}”（{resource.code}）于 {timezone.localtime(due_at):%Y-%m-%d} 发布，"
+                    "至今未加载任何数据。请及时加载和更新数据（第二十二条）。"
+                )
+            else:
+                body = (
+                    f"信息资源“{name}”（{resource.code}）按更新周期应于 {timezone.localtime(due_at):%Y-%m-%d} 前更新，"
+                    f"已逾期 {entry.days_overdue(now)} 天。请及时维护和更新数据（第二十二条）。"
+                )
             notify(
                 _managers(resource),
                 f"数据更新逾期：{name}",
-                body=(
-                    f"信息资源“{name}”（{resource.code}）按更新周期应于 {timezone.localtime(due_at):%Y-%m-%d} 前更新，"
-                    f"已逾期 {entry.days_overdue(now)} 天。请及时维护和更新数据（第二十二条）。"
-                ),
+                body=body,
                 link=reverse("quality:resource", args=[resource.pk]),
                 kind=MessageKind.TODO,
                 topic=topic(resource),

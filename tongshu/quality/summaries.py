@@ -27,6 +27,7 @@ class ResourceRow:
     due_at: datetime | None
     is_overdue: bool
     days_overdue: int
+    never_loaded: bool
     overall: float | None
     previous: float | None
     computed_at: datetime | None
@@ -53,6 +54,7 @@ def resource_rows(resources: QuerySet[Resource], now: datetime | None = None) ->
                 due_at=timely.due_at,
                 is_overdue=timely.is_overdue(now),
                 days_overdue=timely.days_overdue(now),
+                never_loaded=timely.never_loaded,
                 overall=resource.latest_overall,  # type: ignore[attr-defined]
                 previous=resource.previous_overall,  # type: ignore[attr-defined]
                 computed_at=resource.latest_computed_at,  # type: ignore[attr-defined]

@@ -14,5 +14,8 @@ urlpatterns = [
     path("resources/<int:resource_id>/score/", views.rescore, name="rescore"),
     path("resources/<int:resource_id>/rules/new/", views.rule_form, name="rule_new"),
     path("resources/<int:resource_id>/rules/<int:rule_id>/", views.rule_form, name="rule_edit"),
+    path(
+        "resources/<int:resource_id>/rules/target-items/", views.rule_target_items, name="rule_target_items"
+    ),
     path("rules/<int:rule_id>/delete/", views.rule_delete, name="rule_delete"),
 ]

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,11 +21,11 @@ from tongshu.catalog.models import Resource
 from tongshu.core.errors import DomainError, NotFound, PermissionDenied
 from tongshu.core.http import AuthenticatedHttpRequest
 from tongshu.core.views import error_page
-from tongshu.dataplane.models import Batch
+from tongshu.dataplane.models import BadRowPolicy, Batch, ResourceData
 from tongshu.dataplane.schema import schema_for_version
 
 from . import permissions, services, summaries
-from .forms import RuleForm
+from .forms import RuleForm, kinds_using
 from .models import QualityRule, QualityScore, RuleKind
 from .overdue import timeliness
 
@@ -171,6 +172,7 @@ def resource(request: AuthenticatedHttpRequest, resource_id: int) -> HttpRespons
             "last_batch": last_batch,
             "problems": (last_batch.error_sample or [])[:50] if last_batch else [],
             "chart": chart,
+            "tab": "quality",
         },
     )
 
@@ -214,7 +216,13 @@ def rule_form(
     if not permissions.can_manage_rules(request.user, item):
         raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以维护质量规则", code="forbidden")
     initial = RuleForm.initial_for(rule) if rule else {"is_active": True, "severity": "error"}
-    form = RuleForm(request.POST or None, initial=initial, columns=_columns(item))
+    form = RuleForm(
+        request.POST or None,
+        initial=initial,
+        columns=_columns(item),
+        policy=_policy(item),
+        target_url=reverse("quality:rule_target_items", args=[item.pk]),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             if rule is None:
@@ -228,7 +236,34 @@ def rule_form(
             if exc.status != 400:
                 raise
             form.add_service_error(exc.field, exc.message)
-    return render(request, "quality/rule_form.html", {"resource": item, "rule": rule, "form": form})
+    return render(
+        request,
+        "quality/rule_form.html",
+        {"resource": item, "rule": rule, "form": form, "kinds_using": _kinds_using(form)},
+    )
+
+
+def _policy(resource: Any) -> str:
+    data = ResourceData.objects.filter(resource=resource).only("bad_row_policy").first()
+    return data.bad_row_policy if data is not None else BadRowPolicy.REJECT
+
+
+def _kinds_using(form: RuleForm) -> dict[str, str]:
+    return {name: kinds_using(name) for name in form.fields}
+
+
+@_page
+def rule_target_items(request: AuthenticatedHttpRequest, resource_id: int) -> HttpResponse:
+    """htmx: the referenced-field select for the resource chosen as a reference rule's target."""
+    item = services.visible_resource(request.user, resource_id)
+    if not permissions.can_manage_rules(request.user, item):
+        raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以维护质量规则", code="forbidden")
+    form = RuleForm(initial={"target": request.GET.get("target")}, columns=_columns(item))
+    return render(
+        request,
+        "quality/rule_form.html#target-field",
+        {"resource": item, "form": form, "kinds_using": _kinds_using(form)},
+    )
 
 
 @require_POST

@@ -150,7 +150,7 @@ def diff(
 def parse_length_notation(request: HttpRequest, notation: str) -> dict[str, Any]:
     _reader(request)
     try:
-        return parse_length(notation)._asdict()
+        return parse_length(notation).as_dict()
     except LengthNotationError as exc:
         raise ValidationFailed(str(exc), code="bad_length", field="notation") from exc
 

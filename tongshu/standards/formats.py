@@ -10,16 +10,18 @@ Notation: a data-type letter, then the length.
 - Dates and times are fixed: ``D8`` (YYYYMMDD), ``D10`` (YYYY-MM-DD), ``T14`` (YYYYMMDDhhmmss),
   ``T19`` (YYYY-MM-DD hh:mm:ss).
 
-`parse_length` is used by data-element validation, by the data plane to pick column types and by load validation
-(`fits`).
+This module is the one reader of the notation: data-element validation, catalog info items (which may leave out the
+letter: ``..50`` on a character item, and must fit their data element: `LengthSpec.fits_within`) and the data plane
+(column types and load rules, `tongshu.dataplane.schema.Length`) all call `parse_length`. `fits` checks one value.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import NamedTuple
+from typing import Any
 
 KINDS = "CNYDTLMGBIF"
 NUMERIC_KINDS = frozenset("NYFBI")
@@ -30,7 +32,7 @@ MAX_PRECISION = 38
 LOGICAL_VALUES = frozenset({"0", "1", "true", "false", "t", "f", "y", "n", "是", "否"})
 
 _NOTATION = re.compile(
-    r"^(?P<kind>[A-Za-z])(?:(?P<min>\d+)?\.\.(?P<max>\d+)|(?P<fixed>\d+))?(?:,(?P<scale>\d+))?$"
+    r"^(?P<kind>[A-Za-z])?(?:(?P<min>\d+)?\.\.(?P<max>\d+)|(?P<fixed>\d+))?(?:,(?P<scale>\d+))?$"
 )
 
 
@@ -38,26 +40,63 @@ class LengthNotationError(ValueError):
     """The notation cannot be read; the message is Chinese, for people."""
 
 
-class LengthSpec(NamedTuple):
+@dataclass(frozen=True)
+class LengthSpec:
     kind: str  # the data-type letter
     min: int  # fewest characters (numeric kinds: 1)
     max: int | None  # most characters, or the precision of a numeric kind; None = no limit
     scale: int  # digits after the decimal point (numeric kinds only)
+    # How it was written, which the four numbers do not tell and equality ignores: `N..8` and `N8` mean the same
+    # (up to 8 digits), but an info item is written back as its author wrote it; and a money column whose scale was
+    # not written gets the store's default (2), where a written `,0` means none.
+    is_ranged: bool = field(default=False, compare=False)
+    is_scale_written: bool = field(default=False, compare=False)
 
     @property
     def is_fixed(self) -> bool:
         return self.max is not None and self.min == self.max and self.kind not in NUMERIC_KINDS
 
+    @property
+    def notation(self) -> str:
+        """The canonical writing: letter upper-case, ASCII comma, no spaces (`n..12，2` → `N..12,2`)."""
+        size = ""
+        if self.max is not None:
+            size = f"{self.min if self.min > 1 else ''}..{self.max}" if self.is_ranged else str(self.max)
+        return f"{self.kind}{size}" + (f",{self.scale}" if self.is_scale_written else "")
 
-def parse_length(notation: str) -> LengthSpec:
-    """``"C..50"`` → ``LengthSpec("C", 1, 50, 0)``; raises `LengthNotationError` on anything else."""
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "min": self.min, "max": self.max, "scale": self.scale}
+
+    def fits_within(self, other: LengthSpec) -> bool:
+        """Whether every value this notation allows is allowed by `other` too (an info item narrowing its data
+        element): the same letter, no longer text, no more integer digits and no more decimals."""
+        if self.kind != other.kind:
+            return False
+        if other.max is None:
+            return self.min >= other.min
+        if self.max is None:
+            return False
+        if self.kind in NUMERIC_KINDS:
+            return self.scale <= other.scale and self.max - self.scale <= other.max - other.scale
+        return other.min <= self.min and self.max <= other.max
+
+
+def parse_length(notation: str, data_type: str = "", *, letter_required: bool = False) -> LengthSpec:
+    """``"C..50"`` → ``LengthSpec("C", 1, 50, 0)``; raises `LengthNotationError` on anything else.
+
+    With `data_type` (an info item's type) the letter must agree with it, and unless `letter_required` it may be left
+    out: ``..50`` on a character item is ``C..50``."""
     text = (notation or "").strip().replace(" ", "").replace("，", ",")
     match = _NOTATION.match(text)
-    if not match:
+    if match and not match["kind"] and (letter_required or not (match["fixed"] or match["max"])):
+        match = None
+    kind = (match["kind"] or data_type).upper() if match else ""
+    if not match or not kind:
         raise LengthNotationError(f"长度格式“{notation}”无法识别，应写作 C18、C..50、N8,2、D8 等")
-    kind = match["kind"].upper()
     if kind not in KINDS:
         raise LengthNotationError(f"长度格式“{notation}”的类型字母 {kind} 不是指南规定的数据类型")
+    if data_type and kind != data_type.upper():
+        raise LengthNotationError(f"长度格式“{notation}”的类型字母 {kind} 与数据类型 {data_type} 不一致")
     scale = int(match["scale"] or 0)
     if match["fixed"]:
         size = int(match["fixed"])
@@ -67,7 +106,9 @@ def parse_length(notation: str) -> LengthSpec:
     else:
         low, high = 1, None
     _check(notation, kind, low, high, scale, ranged=bool(match["max"]))
-    return LengthSpec(kind, low, high, scale)
+    return LengthSpec(
+        kind, low, high, scale, is_ranged=bool(match["max"]), is_scale_written=bool(match["scale"])
+    )
 
 
 def _check(notation: str, kind: str, low: int, high: int | None, scale: int, *, ranged: bool) -> None:
@@ -99,10 +140,7 @@ def parse_for_type(data_type: str, notation: str) -> LengthSpec | None:
         if data_type in DATE_FORMATS:
             raise LengthNotationError("日期和日期时间型必须写明格式（如 D8、T14）")
         return None
-    spec = parse_length(notation)
-    if spec.kind != data_type:
-        raise LengthNotationError(f"长度格式“{notation}”的类型字母 {spec.kind} 与数据类型 {data_type} 不一致")
-    return spec
+    return parse_length(notation, data_type, letter_required=True)
 
 
 def fits(spec: LengthSpec, value: str) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tongshu.catalog.lengths import LengthError, parse_length
 from tongshu.catalog.models import BusinessSystem, CatalogSettings
 from tongshu.catalog.tests.factories import make_resource
 from tongshu.catalog.tests.helpers import items_for, make_elements, plain_items, valid_fields
@@ -234,25 +233,3 @@ def test_field_names_stay_with_their_uid(personas):
     cleaned = clean_version(valid_fields(), items, provider=personas.provider_org, resource=resource)
     assert cleaned.errors == [] and cleaned.items[0]["field_name"] == "f001"
     assert cleaned.items[1]["field_name"] == "item_2"
-
-
-@pytest.mark.parametrize(
-    ("notation", "data_type", "expected"),
-    [
-        ("C18", "C", "C18"),
-        ("C..50", "C", "C..50"),
-        ("N8,2", "N", "N8,2"),
-        ("..20", "C", "C..20"),
-        ("n..12,2", "N", "N..12,2"),
-    ],
-)
-def test_length_notation(notation, data_type, expected):
-    assert parse_length(notation, data_type).notation == expected
-
-
-@pytest.mark.parametrize(
-    ("notation", "data_type"), [("C0", "C"), ("N2,2", "N"), ("X..", "C"), ("N8", "C"), ("", "C")]
-)
-def test_bad_length_notation(notation, data_type):
-    with pytest.raises(LengthError):
-        parse_length(notation, data_type)

@@ -14,7 +14,7 @@ from tongshu.catalog.models import Resource
 from tongshu.core.errors import ValidationFailed
 
 from ..models import BatchMode
-from ..models_sources import PullSource, SourceKind
+from ..models_sources import Cipher, PullSource, SourceKind
 from ..services import published_schema
 from . import database, http
 
@@ -22,6 +22,18 @@ LIMITS = {"timeout_seconds": (1, 600), "page_size": (1, 100_000), "max_pages": (
 MIN_EVERY_MINUTES = 1
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 HEADER_VALUE = re.compile(r"^[\x20-\x7e]+$")
+TEXT_FIELDS = (
+    "name",
+    "url",
+    "auth_header_name",
+    "rows_path",
+    "page_param",
+    "size_param",
+    "next_link_path",
+    "query",
+    "incremental_column",
+    "cron",
+)
 
 
 def next_run_after(source: PullSource, moment: datetime) -> datetime | None:
@@ -40,13 +52,22 @@ def next_run_after(source: PullSource, moment: datetime) -> datetime | None:
 
 
 def clean(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
+    """Check a source's settings (pages and API alike); text is stripped, the mapping parsed from JSON text."""
     schema = published_schema(resource)
     fields = {column.field_name for column in schema.columns}
     cleaned = dict(values)
-    if not str(cleaned.get("name", "")).strip():
+    for name in TEXT_FIELDS:
+        if name in cleaned:
+            cleaned[name] = str(cleaned[name] or "").strip()
+            limit = getattr(PullSource._meta.get_field(name), "max_length", None)
+            if limit and len(cleaned[name]) > limit:
+                raise ValidationFailed(f"不能超过 {limit} 个字符", code="too_long", field=name)
+    if not cleaned.get("name"):
         raise ValidationFailed("请填写接入源名称", code="required", field="name")
     if cleaned.get("kind") not in SourceKind.values:
         raise ValidationFailed("接入方式无效", code="invalid", field="kind")
+    if cleaned.get("cipher", Cipher.FERNET) not in Cipher.values:
+        raise ValidationFailed("加密方式无效（fernet 或 sm4）", code="invalid", field="cipher")
     if cleaned.get("mode", BatchMode.UPSERT) not in BatchMode.values:
         raise ValidationFailed("加载方式无效", code="invalid", field="mode")
     if cleaned.get("mode") == BatchMode.UPSERT and not schema.key_fields:
@@ -88,7 +109,10 @@ def clean(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
     cleaned["mapping"] = mapping
     try:
         if cleaned["kind"] == SourceKind.HTTP:
-            http.check_url(str(cleaned.get("url") or ""))
+            try:
+                http.check_url(str(cleaned.get("url") or ""))
+            except http.SourceFault as fault:
+                raise ValidationFailed(fault.message, code=fault.code, field="url") from None
             for name in ("rows_path", "next_link_path"):
                 try:
                     http.parse_path(str(cleaned.get(name) or ""))

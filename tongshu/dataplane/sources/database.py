@@ -3,8 +3,10 @@
 The department gives a SQLAlchemy URL (stored encrypted) and one SELECT. Defence in depth, since the query is theirs:
 - only a single SELECT (or WITH … SELECT) passes `check_query`: no second statement, no INTO, no data-changing or
   locking keyword outside literals and comments;
+- the URL must name a database server that `guard` allows: no SQLite or other file database, never the platform's
+  own databases, no internal address unless the operator lists it (checked on save and again on every run);
 - it runs in a read-only transaction where the database has one (PostgreSQL and KingbaseES: READ ONLY, REPEATABLE
-  READ, a statement timeout; MySQL/MariaDB: session READ ONLY; SQLite: query_only); the deployment guide also asks for
+  READ, a statement timeout; MySQL/MariaDB: session READ ONLY; Oracle: READ ONLY); the deployment guide also asks for
   a read-only database account;
 - rows stream with a server-side cursor, `page_size` at a time, up to `page_size × max_pages` rows per run.
 
@@ -27,7 +29,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .http import SourceFault
+from . import guard
+from .faults import SourceFault
 
 FORBIDDEN = [
     "INSERT",
@@ -173,14 +176,16 @@ def dialect_of(url: str) -> str:
 
 
 def _engine(config: DatabaseConfig) -> sa.Engine:
-    backend = dialect_of(config.url)
-    connect_args: dict[str, Any] = {}
+    # Checked again at every run (the allow-list or DNS may have changed since the source was saved), and the
+    # connection goes to the address that was checked.
+    url, connect_args = guard.pinned(guard.check_database_url(config.url))
+    backend = url.get_backend_name()
     if backend == "postgresql":
         connect_args["connect_timeout"] = config.timeout_seconds
     elif backend in ("mysql", "mariadb"):
         connect_args.update(connect_timeout=config.timeout_seconds, read_timeout=config.timeout_seconds * 10)
     try:
-        return sa.create_engine(config.url, poolclass=sa.pool.NullPool, connect_args=connect_args)
+        return sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args=connect_args)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError):
         raise SourceFault(f"不支持的数据库类型 {backend}：请由运维人员安装对应的驱动", "no_driver") from None
     except ImportError as exc:
@@ -194,8 +199,6 @@ def _read_only(conn: sa.Connection, config: DatabaseConfig) -> sa.Connection:
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(config.timeout_seconds) * 10_000}")
     elif name in ("mysql", "mariadb"):
         conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
-    elif name == "sqlite":
-        conn.exec_driver_sql("PRAGMA query_only = ON")
     elif name == "oracle":
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
     return conn

@@ -1,7 +1,9 @@
 """Pulling rows from an upstream HTTP interface (数据下发接口, 第十九条(二)).
 
 Standard library only (urllib): one GET per page, a per-page and per-run time limit, no redirects (an auth header
-must never follow a redirect to another host), a size limit per response. Every fault becomes a `SourceFault` with a
+must never follow a redirect to another host, and a redirect could point inside), a size limit per response. Every
+connection goes to an address `guard` allowed, resolved at that moment: never the platform itself or an internal
+address unless the operator lists it (TONGSHU_PULL_ALLOWED_HOSTS); proxies from the environment are not used. Every fault becomes a `SourceFault` with a
 Chinese message; the caller records it on a failed batch and the resource's data stays as it was.
 
 Pagination: page/size query parameters (stop at the first short or empty page), or a JSON path to the next page's
@@ -10,8 +12,10 @@ link (stop when it is empty), or a single request. More pages than `max_pages` i
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -20,14 +24,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from . import guard
+from .faults import SourceFault
+
+__all__ = ["HttpConfig", "SourceFault", "check_url", "iter_pages", "parse_path", "resolve"]
+
 MAX_RESPONSE_BYTES = 100 * 1024 * 1024
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-class SourceFault(Exception):
-    def __init__(self, message: str, code: str = "source_fault") -> None:
-        super().__init__(message)
-        self.message, self.code = message, code
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,46 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         )
 
 
-_opener = urllib.request.build_opener(_NoRedirect())
+def _vetted_connection(
+    address: tuple[str, int], timeout: Any = None, source_address: Any = None
+) -> socket.socket:
+    """Connect to an address `guard` allowed for this host, resolved now (every page, every next-page link)."""
+    host, port = address
+    failure: OSError | None = None
+    for ip in guard.vetted_addresses(host, port):
+        try:
+            return socket.create_connection((ip, port), timeout, source_address)
+        except OSError as exc:
+            failure = exc
+    raise failure or OSError(f"cannot connect to {host}")
+
+
+class _GuardedConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _vetted_connection
+
+
+class _GuardedTlsConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _vetted_connection
+
+
+class _GuardedHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: Any) -> Any:
+        return self.do_open(_GuardedConnection, req)
+
+
+class _GuardedTlsHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: Any) -> Any:
+        return self.do_open(_GuardedTlsConnection, req, context=getattr(self, "_context", None))
+
+
+# No proxy from the environment (the checks must apply to the interface itself), only checked addresses, no redirect.
+_opener = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}), _GuardedHandler(), _GuardedTlsHandler(), _NoRedirect()
+)
 
 
 def _get(config: HttpConfig, url: str, deadline: float) -> Any:
@@ -153,8 +195,8 @@ def _with_params(url: str, params: dict[str, Any]) -> str:
 
 
 def check_url(url: str) -> None:
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise SourceFault("接口地址必须以 http:// 或 https:// 开头", "bad_url")
+    """An http(s) URL whose host `guard` allows (not the platform itself, not an internal address unless listed)."""
+    guard.check_http_url(url)
 
 
 def iter_pages(config: HttpConfig, *, run_timeout: float | None = None) -> Iterator[list[dict[str, Any]]]:

@@ -24,10 +24,10 @@ from tongshu.security.audit import record
 from .. import ingest_rows, permissions
 from ..models import Batch, BatchMode, BatchSource, BatchStatus
 from ..models_sources import PullSource, SourceKind, SourceRun
-from . import crypto, database, http
+from . import crypto, database, guard, http
 from .config import EDITABLE, HEADER_NAME, HEADER_VALUE, clean, next_run_after
 
-__all__ = ["next_run_after", "run_due_sources", "run_source", "save_source"]
+__all__ = ["check_target", "next_run_after", "run_due_sources", "run_source", "save_source"]
 
 
 # --- visibility --------------------------------------------------------------------------------------------------
@@ -70,7 +70,8 @@ def get_source(user: Any, source_id: int) -> PullSource:
     return source
 
 
-def _check_manage(actor: Any, resource: Resource) -> None:
+def check_manage(actor: Any, resource: Resource) -> None:
+    """Configuring and running a source: the resource's provider, its data administrators and CDO (a person)."""
     if not permissions.can_load_data(actor, resource) or getattr(actor, "prefix", None) is not None:
         raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以配置数据接入源", code="forbidden")
 
@@ -85,7 +86,7 @@ def save_source(
     database_url: str | None = None,
 ) -> PullSource:
     """Create or change a pull source. Secrets: None or "" keeps the stored one; a new value replaces it."""
-    _check_manage(actor, resource)
+    check_manage(actor, resource)
     if source is not None and source.resource_id != resource.pk:
         raise ValidationFailed("接入源不属于该资源", code="invalid")
     cleaned = clean(resource, {**({} if source is None else _current(source)), **values})
@@ -95,6 +96,10 @@ def save_source(
         raise ValidationFailed(
             "请求头名称只能包含英文字母、数字和连字符", code="invalid", field="auth_header_name"
         )
+    dialect = ""
+    if database_url:
+        check_database_url(database_url)  # also a malformed URL: beside the field, never a server error
+        dialect = database.dialect_of(database_url)
     with transaction.atomic():
         source = source or PullSource(resource=resource, owner=actor)
         old_cipher, old_column = source.cipher, source.incremental_column
@@ -103,7 +108,7 @@ def save_source(
                 setattr(source, name, cleaned[name])
         if source.kind == SourceKind.DATABASE:
             if database_url:
-                source.database_dialect = database.dialect_of(database_url)
+                source.database_dialect = dialect
                 source.database_secret = crypto.encrypt(database_url, source.cipher)
             elif source.database_secret and old_cipher != source.cipher:
                 source.database_secret = crypto.encrypt(crypto.decrypt(source.database_secret), source.cipher)
@@ -137,20 +142,44 @@ def save_source(
     return source
 
 
+def check_database_url(url: str) -> None:
+    """A database URL `guard` allows: a department's database server, not a file, not the platform's own databases,
+    not an internal address unless the operator lists it."""
+    try:
+        guard.check_database_url(url)
+    except http.SourceFault as fault:
+        raise ValidationFailed(fault.message, code=fault.code, field="database_url") from None
+
+
+def check_target(source: PullSource) -> None:
+    """Before queueing a run by hand: the stored URL is still allowed (the allow-list or DNS may have changed since
+    it was saved). Runs check again when they connect."""
+    try:
+        if source.kind == SourceKind.HTTP:
+            http.check_url(source.url)
+        elif source.database_secret:
+            guard.check_database_url(crypto.decrypt(source.database_secret))
+    except http.SourceFault as fault:
+        field = "url" if source.kind == SourceKind.HTTP else "database_url"
+        raise ValidationFailed(fault.message, code=fault.code, field=field) from None
+
+
 def _current(source: PullSource) -> dict[str, Any]:
     return {name: getattr(source, name) for name in EDITABLE}
 
 
 def delete_source(actor: Any, source: PullSource) -> None:
-    _check_manage(actor, source.resource)
-    record(
-        "source.deleted",
-        actor=actor,
-        organization=source.resource.provider,
-        target=source,
-        details={"name": source.name},
-    )
-    source.delete()
+    """Remove a source; what it loaded (data, batches) stays. Its runs go with it."""
+    check_manage(actor, source.resource)
+    with transaction.atomic():
+        record(
+            "source.deleted",
+            actor=actor,
+            organization=source.resource.provider,
+            target=source,
+            details={"name": source.name},
+        )
+        source.delete()
 
 
 # --- running -----------------------------------------------------------------------------------------------------
@@ -195,14 +224,16 @@ def run_source(actor: Any, source: PullSource, *, trigger: str = "manual") -> So
     resource = source.resource
     loader = actor or source.owner
     if actor is not None:
-        _check_manage(actor, resource)
+        check_manage(actor, resource)
     run = SourceRun.objects.create(source=source, trigger=trigger, mark_before=source.high_water_mark)
     kind = _source_kind(source)
     pull = database.DatabasePull()
     spool = ingest_rows.spool_file()
     try:
         if not permissions.can_load_data(loader, resource):
-            raise http.SourceFault("接入源的负责人已无该资源的加载权限，请由本部门数据管理员重新保存接入源")
+            raise http.SourceFault(
+                "接入源的负责人已无该资源的加载权限，请由本部门数据管理员重新保存接入源", "owner_not_allowed"
+            )
         # Rows spool to disk as NDJSON while their columns are collected, then become the batch's CSV.
         columns: dict[str, None] = {}
         with open(spool.with_suffix(".ndjson"), "w", encoding="utf-8") as lines:
@@ -217,7 +248,7 @@ def run_source(actor: Any, source: PullSource, *, trigger: str = "manual") -> So
                     run.rows_fetched += 1
         if run.rows_fetched == 0:
             if source.mode == BatchMode.REPLACE:
-                raise http.SourceFault("数据源返回 0 行：全量替换会注销全部记录，本次未加载")
+                raise http.SourceFault("数据源返回 0 行：全量替换会注销全部记录，本次未加载", "empty_replace")
             return _finish(run, message="没有新的数据")
         with open(spool, "wb") as target, open(spool.with_suffix(".ndjson"), encoding="utf-8") as lines:
             ingest_rows.rows_to_csv((json.loads(line) for line in lines), list(columns), target)
@@ -232,7 +263,9 @@ def run_source(actor: Any, source: PullSource, *, trigger: str = "manual") -> So
         )
     except (http.SourceFault, ValidationFailed, PermissionDenied) as fault:
         message = fault.message
-        batch = ingest_rows.record_failure(loader, resource, source=kind, mode=source.mode, message=message)
+        batch = ingest_rows.record_failure(
+            loader, resource, source=kind, mode=source.mode, message=message, reason_code=fault.code
+        )
         return _finish(run, batch=batch, message=message)
     finally:
         spool.unlink(missing_ok=True)
@@ -290,6 +323,7 @@ def run_due_sources(now: datetime | None = None) -> int:
                 source=_source_kind(source),
                 mode=source.mode,
                 message=exc.message,
+                reason_code=exc.code,
             )
         count += 1
     return count

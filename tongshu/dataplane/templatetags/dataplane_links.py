@@ -1,4 +1,9 @@
-"""`{% data_page_link resource %}`: the link from a catalog entry to its data page, for those who may open it."""
+"""Links into a resource's data page, for those who may open it (the rules are in `dataplane.tabs`):
+
+- `{% data_page_link resource %}`: the button on a catalog entry;
+- `{% data_tabs resource "batches" %}`: the tab bar of the data page's sections;
+- `{% data_page_url resource as url %}`: the address of the first section the user may open, or "".
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,27 @@ from typing import Any
 
 from django import template
 
-from tongshu.dataplane import permissions
+from tongshu.dataplane import tabs
 
 register = template.Library()
 
 
+def _user(context: Any) -> Any:
+    request = context.get("request")
+    return getattr(request, "user", None)
+
+
 @register.inclusion_tag("dataplane/_catalog_link.html", takes_context=True)
 def data_page_link(context: dict[str, Any], resource: Any) -> dict[str, Any]:
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    show = bool(
-        resource is not None
-        and resource.published_version_id
-        and user is not None
-        and permissions.can_view_batches(user, resource)
-    )
-    return {"resource": resource, "show": show}
+    url = tabs.data_page_url(_user(context), resource) if resource is not None else ""
+    return {"resource": resource, "url": url, "show": bool(url)}
+
+
+@register.inclusion_tag("dataplane/_tabs.html", takes_context=True)
+def data_tabs(context: dict[str, Any], resource: Any, active: str = "") -> dict[str, Any]:
+    return {"tabs": tabs.data_tabs(_user(context), resource), "active": active}
+
+
+@register.simple_tag(takes_context=True)
+def data_page_url(context: dict[str, Any], resource: Any) -> str:
+    return tabs.data_page_url(_user(context), resource)

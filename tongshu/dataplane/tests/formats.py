@@ -25,8 +25,8 @@ GOOD = [
 ]
 
 
-def population_resource(organization: Any) -> Any:
-    resource = make_resource(organization, name="户籍人口基本信息", items=ITEMS)
+def population_resource(organization: Any, items: list[tuple[Any, ...]] | None = None) -> Any:
+    resource = make_resource(organization, name="户籍人口基本信息", items=items or ITEMS)
     element = make_data_element("居民身份证号码", length="C18", check_rule="resident_id")
     # Published items are immutable through the ORM; bind the element as the catalog would have.
     InfoItem.objects.filter(version=resource.published_version, name="公民身份号码").update(
@@ -65,16 +65,25 @@ def with_cached_values(data: bytes, cached: dict[str, str]) -> bytes:
     return out.getvalue()
 
 
-def ods_bytes(rows: list[list[str]]) -> bytes:
-    """A minimal OpenDocument spreadsheet (string cells only), as LibreOffice would read it."""
+def ods_cell(value: Any) -> str:
+    """A cell as LibreOffice stores what was typed: text as a string, numbers as floats, dates as date values."""
+    if isinstance(value, bool):
+        kind, stored = "boolean", f'office:boolean-value="{str(value).lower()}"'
+    elif isinstance(value, int | float):
+        kind, stored = "float", f'office:value="{value!r}"'
+    elif isinstance(value, dt.date):
+        kind, stored = "date", f'office:date-value="{value.isoformat()}"'
+    else:
+        return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+    return (
+        f'<table:table-cell office:value-type="{kind}" {stored}><text:p>{value}</text:p></table:table-cell>'
+    )
+
+
+def ods_bytes(rows: list[list[Any]]) -> bytes:
+    """A minimal OpenDocument spreadsheet, as LibreOffice would read it."""
     body = "".join(
-        "<table:table-row>"
-        + "".join(
-            f'<table:table-cell office:value-type="string"><text:p>{cell}</text:p></table:table-cell>'
-            for cell in row
-        )
-        + "</table:table-row>"
-        for row in rows
+        "<table:table-row>" + "".join(ods_cell(cell) for cell in row) + "</table:table-row>" for row in rows
     )
     content = (
         '<?xml version="1.0" encoding="UTF-8"?>'

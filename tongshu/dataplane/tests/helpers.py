@@ -1,4 +1,4 @@
-"""Helpers for data-plane tests: load CSV text through the real services, publish a next catalog version."""
+"""Helpers for data-plane tests: load files through the real services, publish a next catalog version."""
 
 from __future__ import annotations
 
@@ -14,9 +14,13 @@ from tongshu.dataplane.models import Batch
 from tongshu.dataplane.schema import ResourceSchema, schema_for_version
 
 
-def load_csv(actor: Any, resource: Any, text: str, *, mode: str = "upsert") -> Batch:
-    batch = services.submit_file(actor, resource, io.BytesIO(text.encode()), file_name="data.csv", mode=mode)
+def load_file(actor: Any, resource: Any, data: bytes, file_name: str, **options: Any) -> Batch:
+    batch = services.submit_file(actor, resource, io.BytesIO(data), file_name=file_name, **options)
     return services.apply_batch(batch.pk)
+
+
+def load_csv(actor: Any, resource: Any, text: str, *, mode: str = "upsert") -> Batch:
+    return load_file(actor, resource, text.encode(), "data.csv", mode=mode)
 
 
 def current_schema(resource: Any) -> ResourceSchema:

@@ -21,6 +21,9 @@ ITEMS = [
 ]
 
 
+LOCAL = ["127.0.0.1"]  # TONGSHU_PULL_ALLOWED_HOSTS for tests whose upstream or database runs on this machine
+
+
 def small_resource(provider: Any, **fields: Any) -> Any:
     return make_resource(provider, name=fields.pop("name", "村级服务点名录"), items=ITEMS, **fields)
 
@@ -41,6 +44,8 @@ class Upstream:
         self.release = threading.Event()
         self.requests: list[dict[str, Any]] = []
         self.total = 5
+        self.location = ""  # where /moved redirects to
+        self.next_base = ""  # the origin of /linked's next-page links ("" = the same server, a relative link)
         upstream = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,6 +66,8 @@ class Upstream:
                 data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
                 try:
                     self.send_response(status)
+                    if 300 <= status < 400:
+                        self.send_header("Location", upstream.location)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
@@ -95,7 +102,11 @@ class Upstream:
         page = int(query.get("p", 1))
         rows = [record(n) for n in range(1, self.total + 1)][(page - 1) * 2 : page * 2]
         more = page * 2 < self.total
-        return 200, {"result": {"rows": rows}, "links": {"next": f"/linked?p={page + 1}" if more else None}}
+        link = f"{self.next_base}/linked?p={page + 1}"
+        return 200, {"result": {"rows": rows}, "links": {"next": link if more else None}}
+
+    def route_moved(self, query: dict[str, str], headers: Any) -> tuple[int, Any]:
+        return 302, {"moved": self.location}
 
     def route_secured(self, query: dict[str, str], headers: Any) -> tuple[int, Any]:
         if headers.get("X-Token") != "s3cret-token":

@@ -10,7 +10,9 @@ import openpyxl
 import pytest
 from django.test import Client
 
+from tongshu.accounts.roles import Role
 from tongshu.accounts.services import create_api_key, revoke_api_key
+from tongshu.accounts.tests.factories import make_user
 from tongshu.dataplane import store
 from tongshu.dataplane.models import Batch, BatchStatus, ResourceData
 from tongshu.dataplane.schema import schema_for_version
@@ -80,11 +82,64 @@ def test_push_bad_rows_reported_and_nothing_changes(resource, token):
     ]
     response = push(client, resource, {"mode": "replace", "rows": [ROWS[0], *bad]}, key="bad", token=token)
     body = response.json()
-    assert response.status_code == 200 and body["status"] == "rejected"
-    assert body["bad_rows"] >= 9000 and len(body["problems"]) == 200
-    problem = body["problems"][0]
+    assert response.status_code == 422, body
+    assert body["code"] == "batch_rejected" and body["reason_code"] == "bad_rows"
+    assert "未加载" in body["message"] and body["bad_rows"] >= 9000 and len(body["details"]) == 20
+    problem = body["details"][0]
     assert problem["row"] == 2 and problem["label"] == "公民身份号码" and problem["reason"]
+    batch = Batch.objects.get(pk=body["batch_id"])
+    assert batch.status == BatchStatus.REJECTED and batch.reason_code == "bad_rows"
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    report = client.get(body["report_csv"], **headers)
+    assert report.status_code == 200 and len(b"".join(report.streaming_content).splitlines()) > 9000
+    status = client.get(body["status_url"], **headers).json()
+    assert status["status"] == "rejected" and status["reason_code"] == "bad_rows"
+    # A retry with the same key gets the same answer, and nothing new is recorded.
+    again = push(client, resource, {"mode": "replace", "rows": [ROWS[0], *bad]}, key="bad", token=token)
+    assert again.status_code == 422 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == body
+    assert Batch.objects.filter(resource=resource).count() == 2
     assert names(resource) == ["张三", "李四"]
+
+
+def test_push_without_key_column_is_rejected_with_its_reason(resource, token):
+    client = Client()
+    push(client, resource, {"rows": ROWS}, key="first", token=token)
+    response = push(client, resource, {"rows": [{"姓名": "无证号"}]}, key="nokey", token=token)
+    body = response.json()
+    assert response.status_code == 422 and body["code"] == "batch_rejected"
+    assert body["reason_code"] == "missing_key_column" and "公民身份号码" in body["message"]
+    assert Batch.objects.get(pk=body["batch_id"]).reason_code == "missing_key_column"
+    assert names(resource) == ["张三", "李四"]
+
+
+def test_push_refuses_keys_that_name_no_item(personas, resource, token):
+    client = Client()
+    push(client, resource, {"rows": ROWS}, key="first", token=token)
+    typo = push(client, resource, {"rows": [{**ROWS[0], "姓名": "改名", "phon": "13800000000"}]}, token=token)
+    body = typo.json()
+    assert typo.status_code == 400 and body["code"] == "unknown_fields"
+    assert "phon" in body["message"] and "信息项" in body["message"]
+    assert body["details"] == [{"field": "phon", "reason": "没有该信息项"}]
+    only_unknown = push(client, resource, {"rows": [{"a": "1"}, {"b": "2"}]}, key="k2", token=token)
+    assert only_unknown.status_code == 400 and only_unknown.json()["code"] == "unknown_fields"
+    assert [d["field"] for d in only_unknown.json()["details"]] == ["a", "b"]
+    twice = push(client, resource, {"rows": [{**ROWS[0], "f002": "又一个名字"}]}, key="k3", token=token)
+    assert twice.status_code == 400 and twice.json()["code"] == "duplicate_fields"
+    assert "姓名" in twice.json()["message"]
+    assert names(resource) == ["张三", "李四"]
+    assert Batch.objects.filter(resource=resource).count() == 1
+    # A column name the resource's remembered mapping knows is an item's name for pushes too.
+    ResourceData.objects.filter(resource=resource).update(column_mapping={"xm": "f002"})
+    mapped = push(
+        client,
+        resource,
+        {"rows": [{"公民身份号码": ROWS[0]["公民身份号码"], "xm": "张三丰"}]},
+        key="k4",
+        token=token,
+    )
+    assert mapped.status_code == 200 and mapped.json()["updated"] == 1
+    assert names(resource) == ["张三丰", "李四"]
 
 
 def test_push_requires_key_valid_json_and_size(resource, token, settings):
@@ -99,6 +154,18 @@ def test_push_requires_key_valid_json_and_size(resource, token, settings):
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
     assert garbage.status_code == 400 and garbage.json()["code"] == "bad_json"
+    assert (
+        garbage.json()["message"]
+        == "请求体不是有效的 JSON（第 1 行第 2 列：此处应为用英文双引号括起的属性名）"
+    )
+    not_utf8 = client.post(
+        f"/api/v1/data/resources/{resource.pk}/rows",
+        data='{"rows": [{"姓名": "张三"}]}'.encode("gbk"),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="g",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert not_utf8.status_code == 400 and not_utf8.json()["code"] == "bad_encoding"
     wrong_mode = push(client, resource, {"mode": "merge", "rows": ROWS}, key="m", token=token)
     assert wrong_mode.status_code == 400 and wrong_mode.json()["code"] == "invalid_mode"
     settings.DATAPLANE_PUSH_MAX_MB = 0
@@ -111,13 +178,26 @@ def test_push_requires_key_valid_json_and_size(resource, token, settings):
 def test_push_denials(personas, resource, client_for, token):
     body = {"rows": ROWS}
     anonymous = push(Client(), resource, body)
-    assert anonymous.status_code == 401
+    assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthenticated"
     outsider_key, outsider_token = create_api_key(
         personas.outsider, name="水利系统", organization=personas.outsider_org
     )
-    assert push(Client(), resource, body, token=outsider_token).status_code == 403
-    assert push(client_for(personas.consumer_user), resource, body).status_code == 403
-    assert push(client_for(personas.outsider), resource, body).status_code == 403
+    # Another department's resource answers as the batch listing does: as if it did not exist.
+    for refused in (
+        push(Client(), resource, body, token=outsider_token),
+        push(client_for(personas.consumer_user), resource, body),
+        push(client_for(personas.outsider), resource, body),
+        push(client_for(personas.authority), resource, body),
+    ):
+        assert refused.status_code == 404 and refused.json()["code"] == "resource_not_found"
+    assert (
+        client_for(personas.outsider).get(f"/api/v1/data/resources/{resource.pk}/batches").status_code == 404
+    )
+    # Those who see the resource's batches but may not load into it are told so.
+    staff = make_user("provider_staff", Role.DEPT_USER, organization=personas.provider_org)
+    for user in (personas.operator, staff):
+        refused = push(client_for(user), resource, body)
+        assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
     key = revoke_api_key(
         personas.security_admin,
         __import__("tongshu.accounts.models", fromlist=["ApiKey"]).ApiKey.objects.get(name="人口系统"),
@@ -134,9 +214,11 @@ def test_push_by_provider_data_admin_session(personas, resource, client_for):
 
 
 def upload(client, resource, data, name, **fields):
+    headers = {k: fields.pop(k) for k in list(fields) if k.startswith("HTTP_")}
     return client.post(
         f"/api/v1/data/resources/{resource.pk}/uploads",
         data={"file": _file(data, name), **fields},
+        **headers,
     )
 
 
@@ -182,9 +264,49 @@ def test_upload_limits_and_formats(personas, resource, client_for, settings):
 def test_upload_denials(personas, resource, client_for):
     for user in (personas.consumer_user, personas.outsider, personas.authority):
         response = upload(client_for(user), resource, csv_bytes(GOOD), "人口.csv")
-        assert response.status_code == 403, user
+        assert response.status_code == 404 and response.json()["code"] == "resource_not_found", user
+    operator = upload(client_for(personas.operator), resource, csv_bytes(GOOD), "人口.csv")
+    assert operator.status_code == 403 and operator.json()["code"] == "forbidden"
     assert upload(Client(), resource, csv_bytes(GOOD), "人口.csv").status_code == 401
     assert not Batch.objects.exists()
+
+
+def test_upload_idempotency_key_covers_file_and_mode(
+    personas, resource, client_for, django_capture_on_commit_callbacks
+):
+    client = client_for(personas.provider_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = upload(client, resource, csv_bytes(GOOD), "人口.csv", HTTP_IDEMPOTENCY_KEY="u1")
+    assert first.status_code == 202 and names(resource) == ["张三", "李四"]
+    same = upload(client, resource, csv_bytes(GOOD), "人口.csv", HTTP_IDEMPOTENCY_KEY="u1")
+    assert same.status_code == 202 and same.json()["batch_id"] == first.json()["batch_id"]
+    other_mode = upload(
+        client, resource, csv_bytes(GOOD), "人口.csv", mode="replace", HTTP_IDEMPOTENCY_KEY="u1"
+    )
+    assert other_mode.status_code == 409 and other_mode.json()["code"] == "idempotency_conflict"
+    other_file = upload(client, resource, csv_bytes(GOOD[:1]), "人口.csv", HTTP_IDEMPOTENCY_KEY="u1")
+    assert other_file.status_code == 409 and other_file.json()["code"] == "idempotency_conflict"
+    assert Batch.objects.count() == 1 and names(resource) == ["张三", "李四"]
+
+
+def test_rejected_upload_has_a_reason_code(
+    personas, resource, client_for, django_capture_on_commit_callbacks
+):
+    client = client_for(personas.provider_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        good = upload(client, resource, csv_bytes(GOOD), "人口.csv").json()
+        bad = upload(client, resource, b'{"a": 1}\n{"a": }\n', "人口.ndjson").json()
+    assert client.get(good["status_url"]).json()["reason_code"] == ""
+    status = client.get(bad["status_url"]).json()
+    assert status["status"] == "rejected" and status["reason_code"] == "bad_json"
+    assert (
+        status["message"]
+        == "第 2 行第 7 列不是有效的 JSON：此处应为一个值（字符串、数字、true/false/null、对象或数组）"
+    )
+    assert [p["row"] for p in status["problems"]] == [2]
+    listing = client.get(f"/api/v1/data/resources/{resource.pk}/batches").json()["items"]
+    assert [b["reason_code"] for b in listing] == ["bad_json", ""]
+    assert names(resource) == ["张三", "李四"]
 
 
 def test_reports_csv_and_xlsx(personas, resource, client_for, django_capture_on_commit_callbacks):
@@ -231,3 +353,28 @@ def test_batch_status_shows_progress_while_running(personas, resource, client_fo
     Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, rows_read=50)
     body = client_for(personas.provider_admin).get(f"/api/v1/data/batches/{batch.pk}").json()
     assert body["status"] == "running" and body["rows_read"] == 50 and 40 <= body["progress_percent"] <= 60
+
+
+def test_anonymous_posts_are_401_and_sessions_still_need_the_csrf_token(personas, resource, token, settings):
+    """Anonymous calls have no session to forge: 401. A signed-in browser's POST without the CSRF token is refused
+    (403 `csrf_failed`); with it, or with an application key, the push goes through."""
+    body = {"rows": ROWS}
+    anonymous = push(Client(enforce_csrf_checks=True), resource, body)
+    assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthenticated"
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(personas.provider_admin)
+    forged = push(browser, resource, body, key="s1")
+    assert forged.status_code == 403 and forged.json()["code"] == "csrf_failed"
+    assert "CSRF" in forged.json()["message"] and not Batch.objects.exists()
+    secret = "a" * 32
+    browser.cookies[settings.CSRF_COOKIE_NAME] = secret
+    signed = browser.post(
+        f"/api/v1/data/resources/{resource.pk}/rows",
+        data=json.dumps(body, ensure_ascii=False),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="s1",
+        HTTP_X_CSRFTOKEN=secret,
+    )
+    assert signed.status_code == 200, signed.json()
+    by_key = push(Client(enforce_csrf_checks=True), resource, {"rows": [ROWS[0]]}, key="s2", token=token)
+    assert by_key.status_code == 200 and names(resource) == ["张三", "李四"]

@@ -11,7 +11,7 @@ from tongshu.accounts.services import create_api_key
 from tongshu.accounts.tests.factories import make_user
 from tongshu.dataplane import browse
 from tongshu.dataplane.browse import BrowseQuery
-from tongshu.dataplane.tests.helpers import load_csv, make_people, people_csv
+from tongshu.dataplane.tests.helpers import load_csv, make_people, people_csv, person_id
 from tongshu.security.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +156,16 @@ def test_application_keys_are_refused(personas, people, client):
         client.post(url(people, "reveal/1"), {"reason": "核实"}, content_type="application/json", **auth),
     ):
         assert response.status_code == 403 and response.json()["code"] == "user_required"
+
+
+def test_prefix_filters_on_masked_items_match_nothing_for_browse_only_callers(personas, people, client_for):
+    staff = client_for(make_user("provider_staff", Role.DEPT_USER, organization=personas.provider_org))
+    full = person_id("19800110", 0)
+    partial = staff.get(url(people, "rows"), {"f_f001": full[:12]}).json()
+    assert partial["count"] == 0 and partial["rows"] == []
+    assert partial["exact_fields"] == ["f001", "f002", "f003"]
+    assert staff.get(url(people, "rows"), {"f_f002": "张"}).json()["count"] == 0
+    whole = staff.get(url(people, "rows"), {"f_f001": full}).json()
+    assert whole["count"] == 1 and full not in str(whole["rows"])
+    admin = client_for(personas.provider_admin).get(url(people, "rows"), {"f_f001": full[:12]}).json()
+    assert admin["count"] >= 1 and admin["exact_fields"] == []

@@ -16,7 +16,7 @@ from tongshu.dataplane.models import Batch, BatchStatus
 from tongshu.dataplane.models_sources import CollectionSubmission, PullSource, SubmissionStatus
 from tongshu.dataplane.sources import services
 
-from .sources_kit import Upstream, live_rows, small_resource
+from .sources_kit import LOCAL, Upstream, live_rows, small_resource
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/data/ways"
@@ -32,7 +32,8 @@ def resource(personas):
 
 
 @pytest.fixture
-def upstream():
+def upstream(settings):
+    settings.PULL_ALLOWED_HOSTS = LOCAL  # the test interface listens on 127.0.0.1
     with Upstream() as server:
         yield server
 

@@ -139,3 +139,38 @@ def test_pages(personas, people, client_for, anonymous):
         == 403
     )
     assert anonymous.get(f"/data/browse/{people.pk}/").status_code == 302
+
+
+def test_masked_items_are_not_searchable_by_prefix_without_the_right_to_reveal(personas, people):
+    """A prefix filter would recover a masked ID digit by digit; a browse-only user matches whole values only."""
+    from tongshu.accounts.roles import Role
+    from tongshu.accounts.tests.factories import make_user
+
+    staff = make_user("provider_staff", Role.DEPT_USER, organization=personas.provider_org)
+    full = person_id("19800110", 0)
+    for prefix in (full[:12], full[:17], "430623", "张"):
+        field = "f002" if prefix == "张" else "f001"
+        page = browse.browse(staff, people, BrowseQuery(filters={field: prefix}))
+        assert page.total == 0 and page.rows == [], prefix
+        assert page.exact == {"f001", "f002", "f003"}
+    whole = browse.browse(staff, people, BrowseQuery(filters={"f001": full}))
+    assert whole.total == 1 and "*" in whole.rows[0]["f001"]
+    assert browse.browse(staff, people, BrowseQuery(filters={"f002": "张三0"})).total == 1
+    # Not masked: still by prefix. Those who may reveal keep prefix search on masked items too.
+    assert browse.browse(staff, people, BrowseQuery(filters={"f004": "章华"})).total == 60
+    admin = browse.browse(personas.provider_admin, people, BrowseQuery(filters={"f001": "430623"}))
+    assert admin.total == 60 and admin.exact == set()
+
+
+def test_page_filters_masked_items_by_whole_value_for_browse_only_users(personas, people, client_for):
+    from tongshu.accounts.roles import Role
+    from tongshu.accounts.tests.factories import make_user
+
+    staff = client_for(make_user("provider_staff", Role.DEPT_USER, organization=personas.provider_org))
+    full = person_id("19800110", 0)
+    partial = staff.get(f"/data/browse/{people.pk}/?f_f001={full[:14]}")
+    assert partial.status_code == 200 and partial.context["page"].total == 0
+    body = partial.content.decode()
+    assert "430623********" not in body and "完整值" in body  # no row, and the box says whole values only
+    whole = staff.get(f"/data/browse/{people.pk}/?f_f001={full}")
+    assert whole.context["page"].total == 1

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from tongshu.dataplane import pipeline, readers, store
-from tongshu.dataplane.schema import Column, ResourceSchema, parse_length
+from tongshu.dataplane.schema import Column, ResourceSchema, column_length
 from tongshu.quality.engine import CrossRule, rules_for, validate
 
 
@@ -26,15 +27,15 @@ SCHEMA = ResourceSchema(
             "id_no",
             "公民身份号码",
             "C",
-            parse_length("C18"),
+            column_length("C18"),
             is_key=True,
             is_required=True,
             check_rule="resident_id",
         ),
-        Column("name", "姓名", "C", parse_length("C..10"), is_required=True, is_queryable=True),
-        Column("sex", "性别", "C", parse_length("C1"), code_values=(("1", "男性"), ("2", "女性"))),
-        Column("birth", "出生日期", "D", parse_length("D8")),
-        Column("income", "年收入", "N", parse_length("N10,2")),
+        Column("name", "姓名", "C", column_length("C..10"), is_required=True, is_queryable=True),
+        Column("sex", "性别", "C", column_length("C1"), code_values=(("1", "男性"), ("2", "女性"))),
+        Column("birth", "出生日期", "D", column_length("D8")),
+        Column("income", "年收入", "N", column_length("N10,2")),
     ),
 )
 MAPPING = {"公民身份号码": "id_no", "姓名": "name", "性别": "sex", "出生日期": "birth", "年收入": "income"}
@@ -79,6 +80,27 @@ def test_checksums_and_typed_values():
     assert result.typed["sex"].to_list()[0] == "2"  # a name of the code set is stored as its code
 
 
+def test_a_date_time_item_takes_a_bare_date_as_midnight_and_a_minimum_length_is_worded_as_such():
+    schema = ResourceSchema(
+        resource_id=43,
+        table_name="r43",
+        namespace="org_1",
+        columns=(
+            Column("at", "登记时间", "T", column_length("T19")),
+            Column("code", "编码", "C", column_length("C2..10")),
+        ),
+    )
+    frame = pl.DataFrame({"at": ["2024-05-07", "2024-05-07 08:30:00"], "code": ["A", "AB"], "_row": [2, 3]})
+    result = validate(frame, schema, rules_for(schema))
+    assert [str(value) for value in result.typed["at"].to_list()] == [
+        "2024-05-07 00:00:00",
+        "2024-05-07 08:30:00",
+    ]
+    assert [(e["row"], e["code"], e["reason"]) for e in result.errors.to_dicts()] == [
+        (2, "length", "长度不应少于 2")
+    ]
+
+
 def test_first_load_upsert_history_and_as_of(data_url):
     first = run(GOOD, 1)
     assert first.status == "applied" and first.summary.inserted == 2
@@ -112,6 +134,61 @@ def test_skip_policy_loads_good_rows_and_reports_bad(data_url):
     assert (4, "duplicate_key") in codes and (5, "resident_id") in codes
 
 
+def test_duplicate_keys_across_chunks_name_the_first_row(data_url):
+    """Each row its own chunk: a key seen in an earlier chunk is reported with the row where it first appeared,
+    whether that row was good or not, and a key seen only once is never reported."""
+    text = GOOD + (
+        "430623199001011237,李四又,1,19900101,20\n"  # row 4 repeats row 3
+        "430623199001011236,坏校验,1,19900101,1\n"  # row 5: bad checksum
+        "430623199001011236,又坏,1,19900101,1\n"  # row 6 repeats the bad row 5
+        "11010519491231002X,张三又,2,1949-12-31,1\n"  # row 7 repeats row 2
+    )
+    (whole,) = chunks_of(text)
+    mapped = [whole.slice(n, 1) for n in range(whole.height)]
+    result = pipeline.run_pipeline(
+        SCHEMA, mapped, batch_id=1, mode="upsert", policy="skip", rules=rules_for(SCHEMA, [])
+    )
+    duplicates = {e["row"]: e["reason"] for e in result.errors_sample if e["code"] == "duplicate_key"}
+    assert duplicates == {
+        4: "主键重复（与第3行相同）",
+        6: "主键重复（与第5行相同）",
+        7: "主键重复（与第2行相同）",
+    }
+    assert result.status == "applied" and result.summary.inserted == 2
+    assert rows() == [("11010519491231002X", "张三", "2"), ("430623199001011237", "李四", "1")]
+
+
+def test_a_first_load_in_many_stage_parts_keeps_every_row_in_order(data_url, monkeypatch):
+    """SQLite stages a first load in parts copied in as they fill (at most eight: the last takes the rest)."""
+    monkeypatch.setattr(store.SqliteStage, "PART_ROWS", (1, 2, 1, 1, 1, 1, 1))
+    births = [f"19{n:02d}0101" for n in range(50, 62)]
+    lines = []
+    for n, birth in enumerate(births):
+        body = f"430623{birth}{n:03d}"
+        lines.append(f"{body}{_check(body)},人{n},,{birth},{n}")
+    text = "公民身份号码,姓名,性别,出生日期,年收入\n" + "\n".join(lines) + "\n"
+    (whole,) = chunks_of(text)
+    result = pipeline.run_pipeline(
+        SCHEMA,
+        [whole.slice(n, 1) for n in range(whole.height)],
+        batch_id=1,
+        mode="replace",
+        policy="reject",
+        rules=rules_for(SCHEMA, []),
+    )
+    assert result.status == "applied" and result.summary.inserted == 12
+    loaded = list(store.read_rows(SCHEMA))
+    assert [r["name"] for r in loaded] == [f"人{n}" for n in range(12)]
+    assert [r["_rid"] for r in loaded] == list(range(1, 13))
+    assert not list(Path(data_url.removeprefix("sqlite:///")).parent.glob("*.stage-b*"))
+
+
+def _check(body: str) -> str:
+    from tongshu.core.checksums import ID_CHECK, ID_WEIGHTS
+
+    return ID_CHECK[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True)) % 11]
+
+
 def test_gbk_csv_with_other_delimiter(data_url):
     text = GOOD.replace(",", ";")
     result = run(text, 1, encoding="gbk")
@@ -134,8 +211,8 @@ def test_a_department_cross_rule_replaces_the_implied_one():
         resource_id=43,
         table_name="r43",
         columns=(
-            Column("id_no", "公民身份号码", "C", parse_length("C18"), is_key=True, check_rule="resident_id"),
-            Column("birth", "出生日期", "D", parse_length("D8"), element="DE0004"),
+            Column("id_no", "公民身份号码", "C", column_length("C18"), is_key=True, check_rule="resident_id"),
+            Column("birth", "出生日期", "D", column_length("D8"), element="DE0004"),
         ),
     )
     frame = pl.DataFrame({"id_no": ["11010519491231002X"], "birth": ["1950-01-01"], "_row": [2]})

@@ -133,6 +133,14 @@ def test_type_class_change_converts_without_loss(personas, resource):
     change = revise(resource, to_text)
     assert [c["kind"] for c in change.changes] == ["converted"] and change.problems == []
     assert change.rebuilt is store.is_sqlite(store.get_engine())
+    # A rebuilt table and its history table get every index back, the change log's `(_batch, _rid)` one included.
+    engine = store.get_engine()
+    table, history = store.build_tables(engine, current_schema(resource))
+    with engine.connect() as conn:
+        for target in (table, history):
+            present = {i["name"] for i in sa.inspect(conn).get_indexes(target.name, schema=target.schema)}
+            assert {index.name for index in target.indexes} <= present
+    assert f"{history.name}_batch" in present
     assert [r["f003"] for r in rows(resource)] == ["1", "2", "3"]
     batch = load_csv(personas.provider_admin, resource, "编号,名称,数量\nA4,丁,007\n")
     assert batch.status == BatchStatus.APPLIED, batch.error_sample

@@ -90,7 +90,7 @@ def test_cell_text_has_no_float_noise():
 def test_xlsx_bad_rows_report_spreadsheet_row_numbers(personas, resource, loaded):
     data = xlsx_bytes([HEADER, ["11010519491231002X", "张三改", "1949-12-31"], ["123", "坏", "2020-13-40"]])
     batch = load(personas, resource, data, "bad.xlsx")
-    assert batch.status == BatchStatus.REJECTED
+    assert batch.status == BatchStatus.REJECTED and batch.reason_code == "bad_rows"
     assert {e["row"] for e in batch.error_sample} == {3}
     assert rows_of(resource) == loaded
 
@@ -110,6 +110,7 @@ def test_named_sheet(personas, resource):
     assert rows_of(resource) == EXPECTED
     missing = load(personas, resource, buffer.getvalue(), "two.xlsx", mapping={services.SHEET_KEY: "无此表"})
     assert missing.status == BatchStatus.REJECTED and "无此表" in missing.message
+    assert missing.reason_code == "sheet_not_found"
 
 
 def test_formula_cells_use_cached_values_never_evaluated(personas, resource):
@@ -123,8 +124,9 @@ def test_formula_cells_use_cached_values_never_evaluated(personas, resource):
 def test_formula_without_cached_value_is_reported(personas, resource, loaded):
     rows = [HEADER, ["11010519491231002X", "=A1&A1", "1949-12-31"]]
     batch = load(personas, resource, xlsx_bytes(rows), "nocache.xlsx")
-    assert batch.status == BatchStatus.REJECTED
+    assert batch.status == BatchStatus.REJECTED and batch.reason_code == "formula_without_value"
     assert "B2" in batch.message and "公式" in batch.message
+    assert [(e["row"], e["value"]) for e in batch.error_sample] == [(2, "B2")]
     assert rows_of(resource) == loaded
 
 
@@ -133,7 +135,7 @@ def test_zip_bomb_refused_before_inflating(personas, resource, loaded, settings)
     assert batch.status == BatchStatus.REJECTED and "压缩" in batch.message
     with pytest.raises(ValidationFailed) as caught:
         readers_sheet.check_zip(batch.file_path)
-    assert caught.value.code == "bad_spreadsheet"
+    assert caught.value.code == "zip_bomb" and batch.reason_code == "zip_bomb"
     settings.DATAPLANE_SPREADSHEET_ZIP_LIMITS = {"max_uncompressed_mb": 1, "max_ratio": 10**9}
     with pytest.raises(ValidationFailed, match="解压后过大"):
         readers_sheet.check_zip(batch.file_path)
@@ -143,6 +145,7 @@ def test_zip_bomb_refused_before_inflating(personas, resource, loaded, settings)
 def test_not_a_spreadsheet(personas, resource, loaded):
     batch = load(personas, resource, b"this is not a zip file at all", "fake.xlsx")
     assert batch.status == BatchStatus.REJECTED and "XLSX" in batch.message
+    assert batch.reason_code == "bad_spreadsheet"
     batch = load(personas, resource, b"\xd0\xcf\x11\xe0garbage", "fake.xls")
     assert batch.status == BatchStatus.REJECTED
     assert rows_of(resource) == loaded
@@ -157,6 +160,7 @@ def test_ods(personas, resource):
 def test_spreadsheet_without_key_column(personas, resource, loaded):
     batch = load(personas, resource, xlsx_bytes([["姓名"], ["张三"]]), "nokey.xlsx")
     assert batch.status == BatchStatus.REJECTED and "主键" in batch.message
+    assert batch.reason_code == "missing_key_column"
     assert rows_of(resource) == loaded
 
 
@@ -208,20 +212,40 @@ def test_ndjson_key_first_seen_in_a_later_chunk_still_maps(monkeypatch):
         ("garbage.json", b"<html>not json</html>", "对象数组"),
         ("cut.json", '[{"公民身份号码": "11010519491231002X"}, {"姓名": '.encode(), "第 2 条"),
         ("scalar.json", b"[1, 2]", "第 1 条记录不是 JSON 对象"),
-        ("line.ndjson", b'{"a": 1}\n{"a": 2}\nnot json\n', "第 3 行"),
+        ("line.ndjson", b'{"a": 1}\n{"a": 2}\nnot json\n', "第 3 行第 1 列不是有效的 JSON：此处应为一个值"),
         ("array.ndjson", b'{"a": 1}\n[1]\n', "第 2 行不是 JSON 对象"),
         ("gbk.json", '[{"姓名": "张三"}]'.encode("gbk"), "UTF-8"),
-        ("nan.ndjson", b'{"a": NaN}\n', "第 1 行"),
+        ("nan.ndjson", b'{"a": NaN}\n', "第 1 行不是有效的 JSON：不支持的数值 NaN"),
+        ("quote.ndjson", b"{'a': 1}\n", "第 1 行第 2 列不是有效的 JSON：此处应为用英文双引号括起的属性名"),
+        (
+            "comma.json",
+            b'[\n  {"a": 1},\n  {"a": 2 "b": 3}\n]',
+            "第 2 条记录不是有效的 JSON（文件第 3 行第 11 列，此处应为英文逗号 ,）",
+        ),
     ],
 )
 def test_bad_json_rejects_batch_with_its_number(personas, resource, loaded, name, data, fragment):
     batch = load(personas, resource, data, name)
     assert batch.status == BatchStatus.REJECTED
+    assert batch.reason_code == ("bad_encoding" if name == "gbk.json" else "bad_json")
     assert fragment in batch.message, batch.message
+    assert "Expecting" not in batch.message and "char" not in batch.message
     assert rows_of(resource) == loaded
 
 
-# On PostgreSQL chunks are read on a producer thread with its own connection: the batch must really be committed.
+def test_json_error_place_counts_lines_across_reads(monkeypatch):
+    """The array reader slides a buffer over the file; the line and column it reports are the file's."""
+    monkeypatch.setattr(readers_json, "READ_CHARS", 5)
+    text = "[\n" + ",\n".join(f'  {{"a": {n}}}' for n in range(30)) + ',\n  {"a": 1,, "b": 2}\n]'
+    with pytest.raises(ValidationFailed) as caught:
+        list(readers_json.read_json(io.BytesIO(text.encode()), lines=False)[1])
+    assert (
+        caught.value.message
+        == "第 31 条记录不是有效的 JSON（文件第 32 行第 11 列，此处应为用英文双引号括起的属性名）"
+    )
+
+
+# Chunks are read on a producer thread with its own connection: the batch must really be committed.
 @pytest.mark.django_db(transaction=True)
 def test_large_ndjson_streams_and_records_progress(personas, resource, monkeypatch):
     monkeypatch.setattr(readers_json, "CHUNK_ROWS", 1000)
@@ -238,14 +262,18 @@ def test_large_ndjson_streams_and_records_progress(personas, resource, monkeypat
     )
     from tongshu.dataplane import services as module
 
-    real = module._recording_progress
+    real = module._progress
 
-    def recording(batch_id, chunks):
-        for chunk in real(batch_id, chunks):
+    def recording(batch_id):
+        record = real(batch_id)
+
+        def observed(read):
+            record(read)
             seen.append(Batch.objects.get(pk=batch_id).rows_read)
-            yield chunk
 
-    monkeypatch.setattr(module, "_recording_progress", recording)
+        return observed
+
+    monkeypatch.setattr(module, "_progress", recording)
     batch = services.apply_batch(batch.pk)
     assert batch.status == BatchStatus.APPLIED, batch.message
     assert batch.inserted == 5000 and batch.rows_read == 5000
@@ -278,6 +306,6 @@ def test_gbk_csv_with_bad_rows_report_fix_load(personas, resource):
 def test_ragged_csv_rows_reported(personas, resource, loaded):
     data = csv_bytes(GOOD) + b"430623199001011229,\xe7\x8e\x8b\xe4\xba\x94\n1,2,3,4\n"
     batch = load(personas, resource, data, "ragged.csv")
-    assert batch.status == BatchStatus.REJECTED
+    assert batch.status == BatchStatus.REJECTED and batch.reason_code == "ragged_rows"
     assert [e["row"] for e in batch.error_sample] == [4, 5]
     assert rows_of(resource) == loaded

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tongshu.dataplane import store
-from tongshu.dataplane.schema import Column, ResourceSchema, parse_length
+from tongshu.dataplane.schema import Column, ResourceSchema, column_length
 
 pytestmark = pytest.mark.postgres
 
@@ -17,10 +17,10 @@ SCHEMA = ResourceSchema(
     table_name="r7",
     namespace="org_3",
     columns=(
-        Column("id_no", "公民身份号码", "C", parse_length("C18"), is_key=True, is_required=True),
-        Column("name", "姓名", "C", parse_length("C..10"), is_queryable=True),
-        Column("birth", "出生日期", "D", parse_length("D8")),
-        Column("income", "年收入", "N", parse_length("N10,2")),
+        Column("id_no", "公民身份号码", "C", column_length("C18"), is_key=True, is_required=True),
+        Column("name", "姓名", "C", column_length("C..10"), is_queryable=True),
+        Column("birth", "出生日期", "D", column_length("D8")),
+        Column("income", "年收入", "N", column_length("N10,2")),
     ),
 )
 
@@ -59,12 +59,15 @@ def test_first_load_numbers_rids_and_later_batches_continue(isolated_data_store)
             )
         ).all()
         assert set(tables) == {("org_3", "r7"), ("org_3", "r7__h")}
-        primary = conn.execute(
-            sa.text("SELECT count(*) FROM pg_constraint WHERE conname = 'r7_pkey' AND contype = 'p'")
-        ).scalar_one()
-        assert primary == 1
-    assert store.ensure_indexes(SCHEMA) == 2  # the name index and the batch index
+    primary_key = sa.text("SELECT count(*) FROM pg_constraint WHERE conname = 'r7_pkey' AND contype = 'p'")
+    with engine.connect() as conn:
+        assert conn.execute(primary_key).scalar_one() == 0  # left to the index task with the indexes
+    assert (
+        store.ensure_indexes(SCHEMA) == 4
+    )  # the primary key, the key index, the name index, the batch index
     assert store.ensure_indexes(SCHEMA) == 0
+    with engine.connect() as conn:
+        assert conn.execute(primary_key).scalar_one() == 1
     # An upsert: one changed, one new row; the new row's _rid follows the first load's.
     second = write(2, [("id01", "改名", date(1990, 1, 2), "10.50"), ("id99", "新人", None, None)])
     assert (second.inserted, second.updated) == (1, 1)

@@ -7,9 +7,9 @@ import io
 import pytest
 
 from tongshu.catalog.tests.factories import make_resource
-from tongshu.core.errors import Conflict, PermissionDenied, ValidationFailed
+from tongshu.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tongshu.dataplane import services, store
-from tongshu.dataplane.models import BatchStatus
+from tongshu.dataplane.models import Batch, BatchStatus
 from tongshu.dataplane.schema import schema_for_version
 
 pytestmark = pytest.mark.django_db
@@ -52,9 +52,18 @@ def test_upload_and_apply(personas, resource):
 
 
 def test_other_department_and_plain_user_cannot_load(personas, resource):
+    # Another department does not see the resource's batches: it is not found, as in the batch listing.
     for persona in (personas.outsider, personas.consumer_user, personas.authority):
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotFound):
             services.submit_file(persona, resource, io.BytesIO(CSV.encode()), file_name="x.csv")
+        with pytest.raises(NotFound):
+            services.push_rows(persona, resource, [{"姓名": "张三"}], idempotency_key="x")
+    # The operator sees them but may not load another department's data.
+    with pytest.raises(PermissionDenied):
+        services.submit_file(personas.operator, resource, io.BytesIO(CSV.encode()), file_name="x.csv")
+    with pytest.raises(PermissionDenied):
+        services.push_rows(personas.operator, resource, [{"姓名": "张三"}], idempotency_key="x")
+    assert not Batch.objects.exists() and live_names(resource) == []
 
 
 def test_bad_rows_reject_whole_batch_and_keep_data(personas, resource):
@@ -69,7 +78,7 @@ def test_bad_rows_reject_whole_batch_and_keep_data(personas, resource):
             personas.provider_admin, resource, io.BytesIO(bad.encode()), file_name="b.csv"
         ).pk
     )
-    assert batch.status == BatchStatus.REJECTED and batch.bad_rows == 1
+    assert batch.status == BatchStatus.REJECTED and batch.bad_rows == 1 and batch.reason_code == "bad_rows"
     assert batch.error_sample[0]["row"] == 3 and batch.error_sample[0]["label"] == "公民身份号码"
     assert live_names(resource) == ["张三", "李四"]
 
@@ -80,6 +89,7 @@ def test_missing_key_column_and_unsupported_format(personas, resource):
     )
     batch = services.apply_batch(batch.pk)
     assert batch.status == BatchStatus.REJECTED and "主键" in batch.message
+    assert batch.reason_code == "missing_key_column"
     with pytest.raises(ValidationFailed):
         services.submit_file(personas.provider_admin, resource, io.BytesIO(b"x"), file_name="c.exe")
 
@@ -94,4 +104,42 @@ def test_push_is_idempotent(personas, resource):
     assert first.pk == again.pk and first.status == BatchStatus.APPLIED
     with pytest.raises(Conflict):
         services.push_rows(key, resource, [{**rows[0], "姓名": "别人"}], idempotency_key="k1")
+    with pytest.raises(Conflict):
+        services.push_rows(key, resource, rows, idempotency_key="k1", mode="replace")
     assert live_names(resource) == ["张三"]
+
+
+def test_upload_idempotency_key_includes_the_mode(personas, resource):
+    def submit(mode):
+        return services.submit_file(
+            personas.provider_admin,
+            resource,
+            io.BytesIO(CSV.encode()),
+            file_name="a.csv",
+            mode=mode,
+            idempotency_key="u1",
+        )
+
+    first = services.apply_batch(submit("upsert").pk)
+    assert submit("upsert").pk == first.pk
+    with pytest.raises(Conflict) as caught:
+        submit("replace")
+    assert caught.value.code == "idempotency_conflict" and "加载方式" in caught.value.message
+    assert Batch.objects.count() == 1 and live_names(resource) == ["张三", "李四"]
+
+
+def test_push_refuses_unknown_and_doubled_keys_before_any_batch(personas, resource):
+    rows = [{"公民身份号码": "11010519491231002X", "姓名": "张三", "phon": "13800000000", "备注": "x"}]
+    with pytest.raises(ValidationFailed) as caught:
+        services.push_rows(personas.provider_admin, resource, rows, idempotency_key="k1")
+    assert caught.value.code == "unknown_fields" and "phon、备注" in caught.value.message
+    with pytest.raises(ValidationFailed) as caught:
+        services.push_rows(
+            personas.provider_admin, resource, [{**rows[0], "f002": "李四"}], idempotency_key="k1"
+        )
+    assert caught.value.code == "unknown_fields"
+    doubled = [{"公民身份号码": "11010519491231002X", "姓名": "张三", "f002": "李四"}]
+    with pytest.raises(ValidationFailed) as caught:
+        services.push_rows(personas.provider_admin, resource, doubled, idempotency_key="k1")
+    assert caught.value.code == "duplicate_fields"
+    assert not Batch.objects.exists() and live_names(resource) == []

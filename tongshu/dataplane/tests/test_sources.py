@@ -18,7 +18,7 @@ from tongshu.dataplane.sources import crypto, services
 from tongshu.dataplane.sources.database import check_query
 from tongshu.dataplane.sources.http import SourceFault, resolve
 
-from .sources_kit import Upstream, live_rows, small_resource
+from .sources_kit import LOCAL, Upstream, live_rows, small_resource
 
 pytestmark = pytest.mark.django_db
 MAPPING = {"id": "f001", "name": "f002", "day": "f003", "people": "f004"}
@@ -30,7 +30,8 @@ def resource(personas):
 
 
 @pytest.fixture
-def upstream():
+def upstream(settings):
+    settings.PULL_ALLOWED_HOSTS = LOCAL  # the test interface listens on 127.0.0.1
     with Upstream() as server:
         yield server
 
@@ -106,25 +107,26 @@ def test_sm4_round_trip_and_tamper_detected():
 
 
 @pytest.mark.parametrize(
-    ("path", "values", "needle"),
+    ("path", "values", "needle", "code"),
     [
-        ("/garbage", {}, "不是有效的 JSON"),
-        ("/broken", {}, "HTTP 500"),
-        ("/hang", {"timeout_seconds": 1}, "超时"),
-        ("/pages", {"rows_path": "data.rows"}, "找不到数据行"),
-        ("/pages", {"rows_path": "data.page"}, "不是数组"),
-        ("/endless", {"max_pages": 3}, "页数超过上限"),
-        ("/secured", {"page_param": "", "rows_path": ""}, "HTTP 401"),
-        ("/empty", {"mode": "replace"}, "0 行"),
+        ("/garbage", {}, "不是有效的 JSON", "not_json"),
+        ("/broken", {}, "HTTP 500", "http_status"),
+        ("/hang", {"timeout_seconds": 1}, "超时", "timeout"),
+        ("/pages", {"rows_path": "data.rows"}, "找不到数据行", "rows_path"),
+        ("/pages", {"rows_path": "data.page"}, "不是数组", "rows_path"),
+        ("/endless", {"max_pages": 3}, "页数超过上限", "too_many_pages"),
+        ("/secured", {"page_param": "", "rows_path": ""}, "HTTP 401", "http_status"),
+        ("/empty", {"mode": "replace"}, "0 行", "empty_replace"),
     ],
 )
-def test_faults_fail_the_batch_and_keep_data(personas, resource, upstream, path, values, needle):
+def test_faults_fail_the_batch_and_keep_data(personas, resource, upstream, path, values, needle, code):
     good = http_source(personas.provider_admin, resource, upstream)
     services.run_source(personas.provider_admin, good)
     before = live_rows(resource)
     source = http_source(personas.provider_admin, resource, upstream, path=path, name="故障源", **values)
     run = services.run_source(personas.provider_admin, source)
     assert run.batch.status == BatchStatus.FAILED and needle in run.batch.message, run.batch.message
+    assert run.batch.reason_code == code
     assert live_rows(resource) == before
     # The owner hears about it in the message centre.
     assert personas.provider_admin.messages.filter(title__contains="故障源").exists()
@@ -136,6 +138,7 @@ def test_bad_rows_reject_the_batch_and_keep_data(personas, resource, upstream):
     source = http_source(personas.provider_admin, resource, upstream, path="/bad-rows", page_param="")
     run = services.run_source(personas.provider_admin, source)
     assert run.batch.status == BatchStatus.REJECTED and run.batch.bad_rows == 1
+    assert run.batch.reason_code == "bad_rows"
     assert live_rows(resource) == before
 
 
@@ -158,6 +161,7 @@ def test_owner_who_lost_the_right_stops_scheduled_loads(personas, resource, upst
     source.refresh_from_db()
     run = services.run_source(None, source, trigger="schedule")
     assert run.batch.status == BatchStatus.FAILED and "加载权限" in run.batch.message
+    assert run.batch.reason_code == "owner_not_allowed"
     assert live_rows(resource) == []
 
 

@@ -1,5 +1,6 @@
-"""Pulls from a department database: SQLite always; the machine's PostgreSQL (`postgres` marker: the PostgreSQL run)
-and MariaDB (`mariadb` marker, skipped when the server is unreachable)."""
+"""Pulls from a department database: the machine's PostgreSQL and MariaDB (`mariadb` marker), each skipped when its
+server is unreachable. Both listen on 127.0.0.1, which pull sources may reach only because the fixture lists it in
+TONGSHU_PULL_ALLOWED_HOSTS (SQLite files are refused: see test_sources_guard.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tongshu.dataplane.models import BatchStatus
 from tongshu.dataplane.sources import services
 from tongshu.dataplane.sources.database import decode_mark
 
-from .sources_kit import live_rows, small_resource
+from .sources_kit import LOCAL, live_rows, small_resource
 
 pytestmark = pytest.mark.django_db
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -76,24 +77,10 @@ def _mariadb() -> Any:
     database.engine.dispose()
 
 
-def _sqlite(tmp_path: Any) -> Any:
-    database = DepartmentDatabase(f"sqlite:///{tmp_path / 'department.sqlite3'}", "people")
-    yield database
-    database.engine.dispose()
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.postgres),
-        pytest.param("mariadb", marks=pytest.mark.mariadb),
-    ]
-)
-def department(request, tmp_path):
-    factory = {"sqlite": lambda: _sqlite(tmp_path), "postgresql": _postgres, "mariadb": _mariadb}[
-        request.param
-    ]
-    yield from factory()
+@pytest.fixture(params=["postgresql", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+def department(request, settings):
+    settings.PULL_ALLOWED_HOSTS = LOCAL
+    yield from {"postgresql": _postgres, "mariadb": _mariadb}[request.param]()
 
 
 @pytest.fixture
@@ -184,7 +171,8 @@ def test_only_select_is_saved(personas, resource, department):
 
 
 @pytest.mark.postgres
-def test_postgres_runs_read_only(personas, resource):
+def test_postgres_runs_read_only(personas, resource, settings):
+    settings.PULL_ALLOWED_HOSTS = LOCAL
     database_gen = _postgres()
     department = next(database_gen)
     try:
@@ -202,7 +190,8 @@ def test_postgres_runs_read_only(personas, resource):
         next(database_gen, None)
 
 
-def test_unreachable_database_fails_cleanly(personas, resource, tmp_path):
+def test_unreachable_database_fails_cleanly(personas, resource, settings):
+    settings.PULL_ALLOWED_HOSTS = LOCAL
     source = services.save_source(
         personas.provider_admin,
         resource,

@@ -8,7 +8,7 @@ from tongshu.dataplane.models import BatchStatus
 from tongshu.dataplane.models_sources import PullSource
 from tongshu.dataplane.sources import services
 
-from .sources_kit import Upstream, live_rows, small_resource
+from .sources_kit import LOCAL, Upstream, live_rows, small_resource
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +49,7 @@ def form_data(resource, upstream, **values):
 
 def test_create_edit_and_run_now(personas, resource, client_for, settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.PULL_ALLOWED_HOSTS = LOCAL
     client = client_for(personas.provider_admin)
     with Upstream() as upstream:
         assert client.get("/data/ways/sources/").status_code == 200
@@ -77,7 +78,8 @@ def test_create_edit_and_run_now(personas, resource, client_for, settings):
         assert source.name == "改名" and source.auth_header_secret
 
 
-def test_denials(personas, resource, client_for, anonymous):
+def test_denials(personas, resource, client_for, anonymous, settings):
+    settings.PULL_ALLOWED_HOSTS = LOCAL
     with Upstream() as upstream:
         source = services.save_source(
             personas.provider_admin,

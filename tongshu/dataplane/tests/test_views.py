@@ -78,20 +78,25 @@ def test_mapping_prefilled_from_remembered_and_errors_shown(personas, resource, 
     html = client.get(url).content.decode()
     assert 'value="f001" selected' in html
     refused = client.post(url, {"column-0": "", "column-1": "f002"})
-    assert refused.status_code == 200 and "主键" in refused.content.decode()
+    assert refused.status_code == 400 and "主键" in refused.content.decode()
     twice = client.post(url, {"column-0": "f001", "column-1": "f001"})
-    assert "被多个列对应" in twice.content.decode()
+    assert twice.status_code == 400 and "被多个列对应" in twice.content.decode()
     assert Batch.objects.get().status == BatchStatus.PENDING
 
 
 def test_upload_form_errors_beside_the_field(personas, resource, client_for, settings):
     client = client_for(personas.provider_admin)
     response = post_file(client, resource, b"x", "a.exe")
-    assert response.status_code == 200 and "不支持的文件格式" in response.content.decode()
+    assert response.status_code == 400 and "不支持的文件格式" in response.content.decode()
+    empty = post_file(client, resource, b"", "a.csv")
+    assert empty.status_code == 400 and 'name="file"' in empty.content.decode()
+    no_file = client.post(f"/data/resources/{resource.pk}/upload/", {"mode": "upsert"})
+    assert no_file.status_code == 400
     settings.DATAPLANE_UPLOAD_LIMITS_MB = {**settings.DATAPLANE_UPLOAD_LIMITS_MB, "csv": 0}
     response = post_file(client, resource, csv_bytes(GOOD), "a.csv")
-    assert "上传限制" in response.content.decode()
-    assert not Batch.objects.exists()
+    assert response.status_code == 413 and "上传限制" in response.content.decode()
+    assert 'name="file"' in response.content.decode()  # the form again, the error beside its field
+    assert not Batch.objects.exists() and names(resource) == []
 
 
 def test_unreadable_file_goes_to_its_rejection(personas, resource, client_for):

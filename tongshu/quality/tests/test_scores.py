@@ -10,6 +10,7 @@ import time_machine
 
 from tongshu.catalog.tests.factories import make_resource
 from tongshu.core.models import Message, MessageKind
+from tongshu.dataplane.models import ResourceData
 from tongshu.quality import overdue, services
 from tongshu.quality.models import OverdueAlert, QualityScore
 from tongshu.quality.scoring import compute_score
@@ -97,8 +98,13 @@ def test_score_of_an_empty_resource_is_timeliness_only(personas):
         resource = make_population(personas.provider_org, update_cycle="04")
     with time_machine.travel(START + timedelta(days=62), tick=False):
         score = compute_score(resource)
+    # Never loaded: not current at all, whatever the cycle.
     assert score.row_count == 0 and score.completeness is None and score.validity is None
-    assert score.timeliness == 50.0 and score.overall == 50.0
+    assert score.timeliness == 0.0 and score.overall == 0.0
+
+
+def _loaded_at(resource, when):
+    ResourceData.objects.update_or_create(resource=resource, defaults={"last_loaded_at": when})
 
 
 @pytest.mark.parametrize(
@@ -125,8 +131,10 @@ def test_overdue_todos_are_posted_once_and_closed_by_a_batch(personas):
     with time_machine.travel(START, tick=False):
         late = make_population(personas.provider_org, update_cycle="03")
         load(personas.provider_admin, late, population_csv(ROWS[:2]))
-        make_resource(personas.consumer_org, update_cycle="99")  # irregular: never overdue
+        irregular = make_resource(personas.consumer_org, update_cycle="99")  # loaded: never overdue
         fresh = make_resource(personas.outsider_org, update_cycle="07")
+        _loaded_at(irregular, START)
+        _loaded_at(fresh, START)
     with time_machine.travel(START + timedelta(days=8), tick=False):
         opened = overdue.check_overdue()
         assert [alert.resource for alert in opened] == [late]
@@ -142,3 +150,20 @@ def test_overdue_todos_are_posted_once_and_closed_by_a_batch(personas):
     assert OverdueAlert.objects.get(resource=late).closed_at is not None
     with time_machine.travel(START + timedelta(days=10), tick=False):
         assert overdue.check_overdue() == []
+
+
+def test_a_never_loaded_resource_is_overdue_from_its_publication(personas):
+    with time_machine.travel(START, tick=False):
+        empty = make_resource(personas.provider_org, update_cycle="99")  # even an irregular one
+    timely = overdue.timeliness(empty)
+    assert timely.never_loaded and timely.last_update is None
+    assert timely.due_at == empty.published_version.published_at
+    with time_machine.travel(START + timedelta(days=3), tick=False):
+        assert (
+            timely.is_overdue(START + timedelta(days=3))
+            and timely.days_overdue(START + timedelta(days=3)) == 3
+        )
+        opened = overdue.check_overdue()
+    assert [alert.resource for alert in opened] == [empty]
+    todo = Message.objects.get(topic=f"quality.overdue:{empty.pk}", recipient=personas.provider_admin)
+    assert "至今未加载任何数据" in todo.body

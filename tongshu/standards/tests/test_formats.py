@@ -61,6 +61,72 @@ def test_parse_for_type_requires_the_letters_to_agree():
         parse_for_type("N", "C18")
     with pytest.raises(LengthNotationError, match="必须写明格式"):
         parse_for_type("D", "")
+    with pytest.raises(LengthNotationError, match="无法识别"):
+        parse_for_type("C", "18")  # a data element writes its letter
+
+
+@pytest.mark.parametrize(
+    ("notation", "data_type", "expected"),
+    [
+        ("C18", "C", "C18"),
+        ("C..50", "C", "C..50"),
+        ("N8,2", "N", "N8,2"),
+        ("..20", "C", "C..20"),
+        ("n..12,2", "N", "N..12,2"),
+        ("18", "C", "C18"),
+        ("C2..50", "C", "C2..50"),
+        ("C1..50", "C", "C..50"),
+        (" N 8 ，0 ", "N", "N8,0"),
+        ("M", "M", "M"),
+    ],
+)
+def test_an_item_length_is_written_back_canonically(notation, data_type, expected):
+    """Info items may leave out the letter of their type; the catalog stores the canonical writing."""
+    assert parse_length(notation, data_type).notation == expected
+
+
+@pytest.mark.parametrize(
+    ("notation", "data_type", "fragment"),
+    [
+        ("C0", "C", "必须大于 0"),
+        ("N2,2", "N", "小数位数必须小于总位数"),
+        ("X..", "C", "无法识别"),
+        ("N8", "C", "不一致"),
+        ("", "C", "无法识别"),
+        ("..", "C", "无法识别"),
+        (",2", "N", "无法识别"),
+        ("C18,2", "C", "只有数值型"),
+        ("9", "D", "D8、D10"),
+    ],
+)
+def test_an_item_length_is_checked_like_an_element_length(notation, data_type, fragment):
+    with pytest.raises(LengthNotationError) as caught:
+        parse_length(notation, data_type)
+    assert fragment in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("item", "element", "ok"),
+    [
+        ("C18", "C18", True),
+        ("C..20", "C18", False),
+        ("C..18", "C18", False),  # shorter values than the element's fixed 18
+        ("C..50", "C..100", True),
+        ("C..100", "C..50", False),
+        ("C5..20", "C2..50", True),
+        ("C..20", "C2..50", False),
+        ("C..20", "C", True),
+        ("C", "C..20", False),
+        ("N..6", "N8", True),  # a numeric length is a precision: N8 is up to 8 digits, as N..8
+        ("N8,2", "N..12,2", True),
+        ("N..18", "N..18,2", False),  # 18 integer digits where the element allows 16
+        ("N..12,4", "N..18,2", False),
+        ("D8", "D10", False),
+        ("Y..18,2", "N..18,2", False),
+    ],
+)
+def test_fits_within_tells_whether_an_item_narrows_its_element(item, element, ok):
+    assert parse_length(item).fits_within(parse_length(element)) is ok
 
 
 @pytest.mark.parametrize(
