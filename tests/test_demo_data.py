@@ -45,7 +45,10 @@ def orgs():
 
 
 @pytest.fixture
-def loaded(orgs):
+def loaded(orgs, settings):
+    settings.PULL_ALLOWED_HOSTS = [
+        "192.0.2.0/24"
+    ]  # as in demo mode (settings.py): the example sources' network
     counts = data_plane.load_data_plane(orgs, people=120, companies=30)
     return orgs, counts
 

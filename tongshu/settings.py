@@ -142,7 +142,8 @@ DATA_URL = env("DATA_URL", f"sqlite:///{VAR_DIR / 'data.sqlite3'}")
 SOURCES_KEY_FILE = env("SOURCES_KEY_FILE", "")
 # Host names, domains (*.hrx.gov.cn) and networks (10.43.0.0/16) that pull sources may reach although they are
 # internal (loopback, private, link-local …); everything else must be a public address (dataplane/sources/guard.py).
-PULL_ALLOWED_HOSTS = env_list("PULL_ALLOWED_HOSTS")
+# A demo allows the documentation network 192.0.2.0/24 (RFC 5737, never routed): its example sources point there.
+PULL_ALLOWED_HOSTS = env_list("PULL_ALLOWED_HOSTS", "192.0.2.0/24" if DEMO_MODE else "")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
