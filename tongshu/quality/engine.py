@@ -227,6 +227,9 @@ class CodeSetInfo:
     shortest: int
     longest: int
     all_digits: bool
+    name_to_code: tuple[
+        pl.Series, pl.Series
+    ]  # names → their codes, for `typed_values` (a later duplicate name wins)
 
 
 _CODE_SETS: dict[int, tuple[tuple[tuple[str, str], ...], CodeSetInfo]] = {}
@@ -250,11 +253,17 @@ def code_set_info(column: Column) -> CodeSetInfo | None:
         shortest=min(lengths),
         longest=max(lengths),
         all_digits=all(code.isdigit() for code in codes),
+        name_to_code=_name_to_code(values),
     )
     if len(_CODE_SETS) >= 256:
         _CODE_SETS.clear()
     _CODE_SETS[id(values)] = (values, info)
     return info
+
+
+def _name_to_code(values: tuple[tuple[str, str], ...]) -> tuple[pl.Series, pl.Series]:
+    mapping = {name: code for code, name in values}
+    return pl.Series(list(mapping), dtype=pl.String), pl.Series(list(mapping.values()), dtype=pl.String)
 
 
 def _in_code_set(column: Column, info: CodeSetInfo) -> pl.Expr:
@@ -570,8 +579,8 @@ def typed_values(frame: pl.DataFrame, schema: ResourceSchema) -> pl.DataFrame:
             typed = parse_dates(values, DATETIME_FORMATS, datetime=True)
         elif dtype in BOOLEAN_TYPES:
             typed = frame.select(_parse_boolean(column.field_name)).to_series()
-        elif column.code_values:
-            typed = values.replace({label: code for code, label in column.code_values})
+        elif (info := code_set_info(column)) is not None:
+            typed = values.replace(*info.name_to_code)
         elif column.check_rule in ("resident_id", "credit_code"):
             typed = values.str.to_uppercase()
         else:
