@@ -1,5 +1,6 @@
-"""Query indexes after a first load: the load commits with only its unique key index, and this task builds the rest
-(indexes on queryable items and on `_batch`, and any index the history table lacks) right after, so a large first
+"""Indexes after a first load: the load commits without indexes (its keys are proven unique by the pipeline), and
+this task builds them right after (the unique key index, indexes on queryable items and on `_batch`, on PostgreSQL
+the primary key, and any index the history table lacks), so a large first
 load is visible and its lock released sooner. The next batch of the resource builds any that are still missing
 (`store.BatchWriter`)."""
 
