@@ -315,32 +315,14 @@ class _Applier:
         physical = physical_schema(self.schema, self.plan.layout)
         table, history = store.build_tables(self.engine, physical)
         with self.engine.connect() as conn:
-            if self.sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                conn.begin()
-                conn.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(:k)"),
-                    {"k": store.WRITE_LOCK_BASE + self.schema.resource_id},
-                )
+            store.begin_write(conn, self.schema.resource_id)
             try:
                 self._apply(conn, table, history, physical)
             except BaseException:
-                self._rollback(conn)
+                store._rollback(conn)
                 raise
-            if self.sqlite:
-                conn.connection.driver_connection.commit()  # type: ignore[union-attr]
-            else:
-                conn.commit()
+            store._commit(conn)
         return self.rebuilt
-
-    def _rollback(self, conn: sa.Connection) -> None:
-        if self.sqlite:
-            raw = conn.connection.driver_connection
-            if raw is not None and raw.in_transaction:
-                raw.rollback()
-        elif conn.in_transaction():
-            conn.rollback()
 
     def _apply(
         self, conn: sa.Connection, table: sa.Table, history: sa.Table, physical: ResourceSchema

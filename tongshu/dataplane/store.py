@@ -290,6 +290,17 @@ def _migrate_markers(conn: sa.Connection, markers: sa.Table) -> None:
         conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
 
 
+def begin_write(conn: sa.Connection, resource_id: int) -> None:
+    """Begin a transaction that writes a resource's tables: on SQLite `BEGIN IMMEDIATE` (the database's write lock,
+    taken at once); on PostgreSQL a transaction holding the resource's advisory lock (one writer per resource at a
+    time; other resources are not blocked). End it with `_commit` or `_rollback`."""
+    if is_sqlite(conn.engine):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.begin()
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_BASE + resource_id})
+
+
 def _rollback(conn: sa.Connection) -> None:
     """Roll back a transaction begun by hand (`BEGIN IMMEDIATE` on SQLite, whose driver runs in autocommit)."""
     if is_sqlite(conn.engine):
@@ -521,14 +532,7 @@ class BatchWriter:
         ensure_tables(self.schema, self.engine)
         self._connection = self.engine.connect()
         conn = self._connection
-        if is_sqlite(self.engine):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.begin()
-            # One writer per resource at a time; other resources are not blocked.
-            conn.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_BASE + self.schema.resource_id}
-            )
+        begin_write(conn, self.schema.resource_id)
         # Under the lock, so sequence numbers follow the order batches commit in (one indexed lookup per batch).
         markers = batches_table(self.engine)
         self.seq = (
@@ -572,8 +576,7 @@ class BatchWriter:
         if conn is None:
             return
         try:
-            if conn.in_transaction() or is_sqlite(self.engine):
-                self._rollback(conn)
+            _rollback(conn)
         finally:
             try:
                 self._detach(conn)
@@ -587,17 +590,9 @@ class BatchWriter:
         while self._attached:
             conn.exec_driver_sql(f"DETACH DATABASE {self._attached.pop()}")
 
-    def _rollback(self, conn: sa.Connection) -> None:
-        if is_sqlite(self.engine):
-            raw = conn.connection.driver_connection
-            if raw is not None and raw.in_transaction:
-                raw.rollback()
-        elif conn.in_transaction():
-            conn.rollback()
-
     def abort(self) -> None:
         if self._connection is not None:
-            self._rollback(self._connection)
+            _rollback(self._connection)
 
     # --- writing --------------------------------------------------------------------------------------------------
     def _create_staging(self, conn: sa.Connection) -> None:
@@ -729,11 +724,8 @@ class BatchWriter:
                 applied_at=self.now,
             )
         )
-        if is_sqlite(self.engine):
-            conn.connection.driver_connection.commit()  # type: ignore[union-attr]
-            self._detach(conn)
-        else:
-            conn.commit()
+        _commit(conn)
+        self._detach(conn)
         return self.summary
 
     def _merge(self, conn: sa.Connection) -> None:
