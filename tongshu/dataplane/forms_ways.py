@@ -107,18 +107,7 @@ class SourceForm(forms.Form):
         data = dict(self.cleaned_data)
         for name in ("resource", "auth_value", "database_url"):
             data.pop(name, None)
-        for name in (
-            "url",
-            "auth_header_name",
-            "rows_path",
-            "page_param",
-            "size_param",
-            "next_link_path",
-            "query",
-            "incremental_column",
-            "cron",
-        ):
-            data[name] = (data.get(name) or "").strip()
+        # Text is stripped by the service's own check (`sources.config.clean`), for the API alike.
         data["first_page"] = data.get("first_page") or 1
         return data
 
