@@ -151,6 +151,46 @@ def browse(actor: Any, resource: Any, query: BrowseQuery) -> BrowsePage:
     )
 
 
+def reveal_reason(actor: Any, resource: Any, reason: str | None) -> str:
+    """The checked reason for revealing a resource's sensitive items: only those who may reveal them
+    (`permissions.can_reveal_data`), with a typed reason (第三十三条)."""
+    if not permissions.can_reveal_data(actor, resource):
+        raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以查看敏感项原文", code="forbidden")
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationFailed("查看敏感项原文须填写事由", code="reason_required", field="reason")
+    return reason
+
+
+def record_reveal(
+    actor: Any,
+    resource: Any,
+    schema: ResourceSchema,
+    row: dict[str, Any],
+    rid: int,
+    reason: str,
+    *,
+    request: Any = None,
+    **details: Any,
+) -> None:
+    """The audit entry of a reveal: the record's key, the masked items shown and the reason (plus `details`)."""
+    record(
+        "dataplane.data_revealed",
+        actor=actor,
+        organization=resource.provider,
+        target=resource,
+        request=request,
+        details={
+            "resource": resource.code,
+            "record_key": {name: str(row.get(name)) for name in schema.key_fields} or {"_rid": str(rid)},
+            "rid": rid,
+            "fields": sorted(masked_fields(schema)),
+            "reason": reason[:500],
+            **details,
+        },
+    )
+
+
 def reveal(
     actor: Any,
     resource: Any,
@@ -163,30 +203,10 @@ def reveal(
     """One record unmasked, for this request only (第三十三条). The audit entry names the record's key and the
     reason the user typed."""
     schema = require_browse(actor, resource)
-    if not permissions.can_reveal_data(actor, resource):
-        raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以查看敏感项原文", code="forbidden")
-    reason = (reason or "").strip()
-    if len(reason) < 2:
-        raise ValidationFailed("查看敏感项原文须填写事由", code="reason_required", field="reason")
+    reason = reveal_reason(actor, resource, reason)
     _check_batch(resource, as_of_batch)
     row = store.get_row(schema, rid, as_of_batch=as_of_batch)
     if row is None:
         raise NotFound("记录不存在", code="record_not_found")
-    masked = masked_fields(schema)
-    key = {name: str(row.get(name)) for name in schema.key_fields} or {"_rid": str(rid)}
-    record(
-        "dataplane.data_revealed",
-        actor=actor,
-        organization=resource.provider,
-        target=resource,
-        request=request,
-        details={
-            "resource": resource.code,
-            "record_key": key,
-            "rid": rid,
-            "fields": sorted(masked),
-            "reason": reason[:500],
-            "as_of_batch": as_of_batch,
-        },
-    )
+    record_reveal(actor, resource, schema, row, rid, reason, request=request, as_of_batch=as_of_batch)
     return row

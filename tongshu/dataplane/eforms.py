@@ -20,6 +20,8 @@ from tongshu.quality.engine import ERROR, ROW, Rule, clean, rules_for, typed_val
 from tongshu.security.audit import record
 
 from . import ingest_rows, permissions, store
+from .browse import record_reveal
+from .browse import reveal_reason as checked_reveal_reason
 from .masking import mask_row, mask_value, masked_fields
 from .models import Batch, BatchMode, BatchSource, BatchStatus, ResourceData
 from .schema import (
@@ -252,26 +254,8 @@ def open_record(
         hints = {name: str(mask_value(kind, initial[name]) or "") for name, kind in kinds.items()}
         masked_initial = {name: "" if name in kinds else value for name, value in initial.items()}
         return OpenRecord(masked_initial, hints, revealed=False, can_reveal=can_reveal)
-    if not can_reveal:
-        raise PermissionDenied("只有资源提供部门的数据管理员或首席数据官可以查看敏感项原文", code="forbidden")
-    reason = reveal_reason.strip()
-    if len(reason) < 2:
-        raise ValidationFailed("查看敏感项原文须填写事由", code="reason_required", field="reason")
-    record(
-        "dataplane.data_revealed",
-        actor=actor,
-        organization=resource.provider,
-        target=resource,
-        request=request,
-        details={
-            "resource": resource.code,
-            "record_key": {name: str(row.get(name)) for name in schema.key_fields} or {"_rid": str(rid)},
-            "rid": rid,
-            "fields": sorted(kinds),
-            "reason": reason[:500],
-            "purpose": "eform_edit",
-        },
-    )
+    reason = checked_reveal_reason(actor, resource, reveal_reason)
+    record_reveal(actor, resource, schema, row, rid, reason, request=request, purpose="eform_edit")
     return OpenRecord(initial, {}, revealed=True, can_reveal=True)
 
 
