@@ -12,7 +12,8 @@
    second subprocess an upsert of the changed rows into it. On SQLite (the default) and on PostgreSQL
    (127.0.0.1:5432, user postgres; two temporary databases, dropped at the end).
 3. Floors, in the same run: Python's `sqlite3` `executemany` of the same rows (already parsed, in memory) into a
-   table of the same columns with no index and no validation, same pragmas (WAL, synchronous=NORMAL); and PostgreSQL
+   table of the same columns with no index and no validation, in a database set up as the store's (WAL,
+   synchronous=NORMAL, the same page size); and PostgreSQL
    `COPY` of the CSV file into such a table.
 
 Prints a table and, as its last line, {"benchmark": "ingest", "metrics": {...}}.
@@ -91,7 +92,10 @@ def sqlite_floor(source: Path, work: Path) -> float:
         reader = csv.reader(handle)
         next(reader)
         rows = [tuple(row) for row in reader]
+    from tongshu.dataplane.store import SQLITE_PAGE_SIZE
+
     connection = sqlite3.connect(work / "floor.sqlite3", isolation_level=None)
+    connection.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute(f"CREATE TABLE floor ({FLOOR_COLUMNS})")

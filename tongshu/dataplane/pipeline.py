@@ -115,8 +115,9 @@ class _KeyTracker:
         ).get_columns()
 
     def _set(self, hashes: pl.DataFrame) -> None:
-        for positions in self._positions(hashes):
-            self.bits.scatter(positions, True)
+        self.bits.scatter(
+            pl.concat(self._positions(hashes)), True
+        )  # one scatter: each call copies the bit set
 
     def _remember(self, hashes: pl.DataFrame) -> None:
         self.count += hashes.height
@@ -144,16 +145,20 @@ class _KeyTracker:
             maybe = p0 & p1 & p2 & p3
             candidates = hashed.filter(maybe)
             if candidates.height:
-                wanted = candidates["h1"].implode()
-                earlier = pl.concat(
-                    [frame.filter(pl.col("h1").is_in(wanted)) for frame in self.firsts]
-                ).unique(subset=["h1", "h2"], keep="first", maintain_order=True)
+                # One pass over the earlier chunks' tables (kept as chunks of one frame, never copied together).
+                earlier = (
+                    pl.concat(self.firsts, rechunk=False)
+                    .filter(pl.col("h1").is_in(candidates["h1"].implode()))
+                    .unique(subset=["h1", "h2"], keep="first", maintain_order=True)
+                )
                 repeated = candidates.join(earlier, on=["h1", "h2"], how="inner")
                 if repeated.height:
                     errors = pl.concat([errors, self._errors(repeated)]).sort("row")
-        firsts = hashed.unique(subset=["h1", "h2"], keep="first", maintain_order=True).select(
-            "h1", "h2", pl.col(ROW).alias("first_row")
-        )
+        firsts = hashed.select("h1", "h2", pl.col(ROW).alias("first_row"))
+        if (
+            firsts["h1"].n_unique() < firsts.height
+        ):  # rare (a key repeated within the chunk): its first row only
+            firsts = firsts.unique(subset=["h1", "h2"], keep="first", maintain_order=True)
         self.firsts.append(firsts)
         self._remember(firsts)
         return errors

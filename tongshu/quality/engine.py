@@ -464,7 +464,11 @@ def rules_for(
         rules.extend(column_rules(column, divisions=divisions))
     keys = list(schema.key_fields)
     if keys:
-        key = pl.struct(keys) if len(keys) > 1 else pl.col(keys[0])
+        # Keys compare as stored (typed: an ID's check letter upper-cased, a code set's name as its code), as the
+        # store's unique index and the pipeline's check across chunks compare them; a value that does not parse as
+        # it was written.
+        parts = [pl.coalesce(_typed(k).cast(pl.String), pl.col(k)) for k in keys]
+        key = pl.struct(parts) if len(parts) > 1 else parts[0]
         rules.append(Rule("duplicate_key", keys[0], "主键重复（同一批次中已出现）", ~key.is_first_distinct()))
     rules.extend(cross_rules(extra))
     return rules

@@ -134,6 +134,17 @@ def test_skip_policy_loads_good_rows_and_reports_bad(data_url):
     assert (4, "duplicate_key") in codes and (5, "resident_id") in codes
 
 
+def test_keys_that_differ_only_as_written_are_duplicates_within_a_chunk(data_url):
+    """An ID's check letter is stored upper-cased: x and X in one chunk are the same key, reported once, and never
+    reach the store's unique index as two rows."""
+    text = GOOD + "11010519491231002x,张三小写,2,1949-12-31,1\n"
+    result = run(text, 1, policy="skip")
+    duplicates = [(e["row"], e["value"]) for e in result.errors_sample if e["code"] == "duplicate_key"]
+    assert duplicates == [(4, "11010519491231002x")]
+    assert result.status == "applied" and result.summary.inserted == 2
+    assert rows() == [("11010519491231002X", "张三", "2"), ("430623199001011237", "李四", "1")]
+
+
 def test_duplicate_keys_across_chunks_name_the_first_row(data_url):
     """Each row its own chunk: a key seen in an earlier chunk is reported with the row where it first appeared,
     whether that row was good or not, and a key seen only once is never reported."""
@@ -181,6 +192,15 @@ def test_a_first_load_in_many_stage_parts_keeps_every_row_in_order(data_url, mon
     assert [r["name"] for r in loaded] == [f"人{n}" for n in range(12)]
     assert [r["_rid"] for r in loaded] == list(range(1, 13))
     assert not list(Path(data_url.removeprefix("sqlite:///")).parent.glob("*.stage-b*"))
+
+
+def test_a_new_sqlite_store_uses_the_bulk_page_size(data_url):
+    if not data_url.startswith("sqlite"):
+        pytest.skip("SQLite's page size")
+    run(GOOD, 1)
+    with store.get_engine().connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == store.SQLITE_PAGE_SIZE == 16384
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
 def _check(body: str) -> str:
