@@ -87,15 +87,22 @@ def upsert_csv(source: Path, rows: int, changed: int) -> Path:
 
 
 # --- floors -------------------------------------------------------------------------------------------------------
-def sqlite_floor(source: Path, work: Path) -> float:
+def sqlite_page_size(database: Path) -> int:
+    """The page size of the store's data-plane file (the floor's database is set up the same)."""
+    connection = sqlite3.connect(database)
+    try:
+        return int(connection.execute("PRAGMA page_size").fetchone()[0])
+    finally:
+        connection.close()
+
+
+def sqlite_floor(source: Path, work: Path, page_size: int) -> float:
     with open(source, encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         next(reader)
         rows = [tuple(row) for row in reader]
-    from tongshu.dataplane.store import SQLITE_PAGE_SIZE
-
     connection = sqlite3.connect(work / "floor.sqlite3", isolation_level=None)
-    connection.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
+    connection.execute(f"PRAGMA page_size={int(page_size)}")
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute(f"CREATE TABLE floor ({FLOOR_COLUMNS})")
@@ -262,8 +269,8 @@ def main() -> None:
     changed = upsert_csv(full, options.rows, options.upsert)
     work = Path(tempfile.mkdtemp(prefix="tongshu-bench-ingest-"))
     try:
-        floor_sqlite = sqlite_floor(full, work)
         runs = {"sqlite": tongshu_runs("sqlite", work, full, changed)}
+        floor_sqlite = sqlite_floor(full, work, sqlite_page_size(work / "sqlite" / "data.sqlite3"))
         floor_pg = 0.0
         if not options.no_postgres:
             database = f"tongshu_bench_floor_{os.getpid()}"
