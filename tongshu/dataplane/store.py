@@ -563,9 +563,13 @@ class BatchWriter:
             if not is_sqlite(self.engine):
                 # COPY into a table without its primary key is about twice as fast: the load numbers `_rid` itself
                 # (an empty table has no history, so numbering from 1 is safe) and the key is added after, with the indexes.
+                # The batch's constant columns come from defaults set for this transaction (dropped in `commit`):
+                # COPY then parses three fewer columns a row. The table is already locked exclusively (above).
                 conn.exec_driver_sql(
                     f"ALTER TABLE {_qualified(self.engine, self.table)} "
-                    f"DROP CONSTRAINT IF EXISTS {_quote(self.engine, self.table.name + '_pkey')}"
+                    f"DROP CONSTRAINT IF EXISTS {_quote(self.engine, self.table.name + '_pkey')}, "
+                    f"ALTER COLUMN _batch SET DEFAULT {int(self.seq)}, "
+                    f"ALTER COLUMN _updated_at SET DEFAULT '{self.now.isoformat(sep=' ')}'"
                 )
         else:
             # What a first load left to its task, if that has not run yet: built once, in this batch.
@@ -636,12 +640,9 @@ class BatchWriter:
                     [pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%f") for name in moments]
                 )
             return Prepared(frame.height, frame)
-        if self._direct:
+        if self._direct:  # `_batch`, `_updated_at` and `_deleted` from the defaults (see __enter__)
             frame = frame.with_columns(
-                pl.int_range(self._next_rid, self._next_rid + frame.height, dtype=pl.Int64).alias("_rid"),
-                pl.lit(self.seq).alias("_batch"),
-                pl.lit(self.now.isoformat(sep=" ")).alias("_updated_at"),
-                pl.lit("f").alias("_deleted"),
+                pl.int_range(self._next_rid, self._next_rid + frame.height, dtype=pl.Int64).alias("_rid")
             )
             self._next_rid += frame.height
         buffer = io.BytesIO()
@@ -685,7 +686,7 @@ class BatchWriter:
         names = ", ".join(_quote(self.engine, name) for name in self.columns)
         if self._direct:
             target = _qualified(self.engine, self.table)
-            frame_columns = f"{names}, _rid, _batch, _updated_at, _deleted"
+            frame_columns = f"{names}, _rid"
         else:
             target, frame_columns = self._staging, names
         raw = self._connection.connection.driver_connection
@@ -722,6 +723,9 @@ class BatchWriter:
                 conn.execute(
                     sa.text("SELECT setval(pg_get_serial_sequence(:t, '_rid'), :n, false)"),
                     {"t": target, "n": self._next_rid},
+                )
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {target} ALTER COLUMN _batch DROP DEFAULT, ALTER COLUMN _updated_at DROP DEFAULT"
                 )
             self.summary.indexes_pending = bool(self.table.indexes)
         else:
