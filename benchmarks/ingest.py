@@ -1,6 +1,6 @@
 """Benchmark the data plane's ingest path against the floors of its databases (issue 5, Performance).
 
-    python benchmarks/ingest.py [--rows 1000000] [--upsert 100000] [--no-postgres]
+    python benchmarks/ingest.py [--rows 1000000] [--upsert 100000] [--repeat 3] [--no-postgres]
 
 1. Generates a deterministic population CSV (18-digit IDs with valid GB 11643 checksums, names, sex, birth date,
    address, phone, household, township), cached under var/bench/, and a CSV of changed rows for the upsert.
@@ -8,14 +8,16 @@
    database, migrated, standards loaded, a published population resource whose items bind the shipped data elements
    (resident ID checksum, sex code set, phone, birth date) with every derived rule on (checksum, birth date agrees
    with the ID, sex agrees with the ID, division warning against the shipped GB/T 2260 codes); then the API upload
-   path, `services.submit_file` + `services.apply_batch`, as the first full load of the empty resource, and in a
+   path (the file handed over as the Django temporary upload an API request of this size arrives as),
+   `services.submit_file` + `services.apply_batch`, as the first full load of the empty resource, and in a
    second subprocess an upsert of the changed rows into it. On SQLite (the default) and on PostgreSQL
    (127.0.0.1:5432, user postgres; two temporary databases, dropped at the end).
 3. Floors, in the same run: Python's `sqlite3` `executemany` of the same rows (already parsed, in memory) into a
    table of the same columns with no index and no validation, in a database set up as the store's (WAL,
-   synchronous=NORMAL, the same page size); and PostgreSQL
-   `COPY` of the CSV file into such a table.
+   synchronous=NORMAL, the same page size); and PostgreSQL `COPY` of the CSV file into such a table.
 
+Every measurement is taken `--repeat` times (fresh databases each time), alternating Tongshu and floor, and the
+figures are the medians: on a shared two-core machine one run of either varies by a third.
 Prints a table and, as its last line, {"benchmark": "ingest", "metrics": {...}}.
 """
 
@@ -33,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -96,12 +99,18 @@ def sqlite_page_size(database: Path) -> int:
         connection.close()
 
 
-def sqlite_floor(source: Path, work: Path, page_size: int) -> float:
+def floor_rows(source: Path) -> list[tuple[str, ...]]:
+    """The CSV's rows, parsed before the floor's clock starts (the floor times the inserts alone)."""
     with open(source, encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         next(reader)
-        rows = [tuple(row) for row in reader]
-    connection = sqlite3.connect(work / "floor.sqlite3", isolation_level=None)
+        return [tuple(row) for row in reader]
+
+
+def sqlite_floor(rows: list[tuple[str, ...]], database: Path, page_size: int) -> float:
+    database.unlink(missing_ok=True)
+    settle()
+    connection = sqlite3.connect(database, isolation_level=None)
     connection.execute(f"PRAGMA page_size={int(page_size)}")
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
@@ -112,6 +121,8 @@ def sqlite_floor(source: Path, work: Path, page_size: int) -> float:
     connection.execute("COMMIT")
     elapsed = time.perf_counter() - started
     connection.close()
+    for leftover in database.parent.glob(database.name + "*"):
+        leftover.unlink()
     return len(rows) / elapsed
 
 
@@ -120,6 +131,7 @@ def postgres_floor(source: Path, database: str, rows: int) -> float:
 
     with psycopg.connect(f"postgresql://{PG}/{database}", autocommit=True) as conn:
         conn.execute(f"CREATE TABLE floor ({FLOOR_COLUMNS})")
+        settle()
         started = time.perf_counter()
         with (
             conn.transaction(),
@@ -167,16 +179,24 @@ def child_load(resource_id: int, source: Path, mode: str) -> None:
     import django
 
     django.setup()
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
     from tongshu.accounts.models import User
     from tongshu.catalog.models import Resource
     from tongshu.dataplane import indexing, services
 
     actor = User.objects.get(username="bench_admin")
     population = Resource.objects.get(pk=resource_id)
-    started = time.perf_counter()
+    # An API upload of this size reaches the view as Django's temporary upload file, written while the request body
+    # was received: that happens before the clock starts, as it happens before any Tongshu code runs.
+    upload = TemporaryUploadedFile(source.name, "text/csv", source.stat().st_size, None)
     with open(source, "rb") as handle:
-        batch = services.submit_file(actor, population, handle, file_name=source.name, mode=mode)
+        shutil.copyfileobj(handle, upload.file, 1 << 20)
+    upload.seek(0)
+    started = time.perf_counter()
+    batch = services.submit_file(actor, population, upload, file_name=source.name, mode=mode)
     submitted = time.perf_counter()
+    upload.close()
     batch = services.apply_batch(batch.pk)
     finished = time.perf_counter()
     # What the worker does next after a first load (the task apply_batch enqueued): the query indexes.
@@ -214,7 +234,15 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def settle() -> None:
+    """Before each measurement: write out what earlier runs left dirty in the page cache, so no run pays for another's
+    writeback (each run writes some 700 MB)."""
+    os.sync()
+    time.sleep(1)
+
+
 def run_child(env: dict[str, str], *args: str) -> dict[str, object]:
+    settle()
     result = subprocess.run(
         [sys.executable, __file__, "--child", *args], env=env, capture_output=True, text=True, check=False
     )
@@ -263,72 +291,91 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--upsert", type=int, default=100_000)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each measurement; the figures are their medians"
+    )
     parser.add_argument("--no-postgres", action="store_true")
     options = parser.parse_args()
     full = population_csv(options.rows)
     changed = upsert_csv(full, options.rows, options.upsert)
     work = Path(tempfile.mkdtemp(prefix="tongshu-bench-ingest-"))
+    runs: dict[str, list[tuple[dict, dict]]] = {"sqlite": []}
+    floors: dict[str, list[float]] = {"sqlite": [], "postgres": []}
     try:
-        runs = {"sqlite": tongshu_runs("sqlite", work, full, changed)}
-        floor_sqlite = sqlite_floor(full, work, sqlite_page_size(work / "sqlite" / "data.sqlite3"))
-        floor_pg = 0.0
+        rows = floor_rows(full)
+        for n in range(options.repeat):
+            runs["sqlite"].append(tongshu_runs("sqlite", work / f"run{n}", full, changed))
+            page_size = sqlite_page_size(work / f"run{n}" / "sqlite" / "data.sqlite3")
+            floors["sqlite"].append(sqlite_floor(rows, work / "floor.sqlite3", page_size))
+        del rows
         if not options.no_postgres:
-            database = f"tongshu_bench_floor_{os.getpid()}"
-            pg_admin(f'CREATE DATABASE "{database}"')
-            try:
-                floor_pg = postgres_floor(full, database, options.rows)
-            finally:
-                pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            runs["postgres"] = tongshu_runs("postgres", work, full, changed)
+            runs["postgres"] = []
+            for n in range(options.repeat):
+                database = f"tongshu_bench_floor_{os.getpid()}"
+                pg_admin(f'CREATE DATABASE "{database}"')
+                try:
+                    floors["postgres"].append(postgres_floor(full, database, options.rows))
+                finally:
+                    pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                runs["postgres"].append(tongshu_runs("postgres", work / f"run{n}", full, changed))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report(options, runs, floor_sqlite, floor_pg)
+    report(options, runs, floors)
 
 
 def rate(run: dict) -> float:
     return float(run["rows"]) / float(run["seconds"])
 
 
-def report(options: argparse.Namespace, runs: dict, floor_sqlite: float, floor_pg: float) -> None:
-    print(f"ingest benchmark: {options.rows:,} rows, upsert of {options.upsert:,} changed rows")
+def report(options: argparse.Namespace, runs: dict, floors: dict) -> None:
+    print(
+        f"ingest benchmark: {options.rows:,} rows, upsert of {options.upsert:,} changed rows; "
+        f"each measurement {options.repeat}×, figures are medians"
+    )
     print(f"{'run':<28}{'rows/s':>12}{'submit s':>10}{'apply s':>10}{'peak MiB':>10}  result")
-    for backend, (load, upsert) in runs.items():
-        for label, run in ((f"{backend} first load", load), (f"{backend} upsert", upsert)):
-            print(
-                f"{label:<28}{rate(run):>12,.0f}{run['submit_s']:>10.2f}{run['apply_s']:>10.2f}"
-                f"{run['peak_kib'] / 1024:>10.0f}  {run['status']} inserted={run['inserted']} "
-                f"updated={run['updated']} bad={run['bad_rows']} warnings={run['warnings']}"
-            )
+    for backend, pairs in runs.items():
+        for n, (load, upsert) in enumerate(pairs, start=1):
+            for label, run in ((f"{backend} first load #{n}", load), (f"{backend} upsert #{n}", upsert)):
+                print(
+                    f"{label:<28}{rate(run):>12,.0f}{run['submit_s']:>10.2f}{run['apply_s']:>10.2f}"
+                    f"{run['peak_kib'] / 1024:>10.0f}  {run['status']} inserted={run['inserted']} "
+                    f"updated={run['updated']} bad={run['bad_rows']} warnings={run['warnings']}"
+                )
+    for backend, values in floors.items():
+        if values:
+            label = "sqlite3 executemany floor" if backend == "sqlite" else "postgres COPY floor"
+            print(f"{label:<28}" + "".join(f"{value:>12,.0f}" for value in values))
     print(
         "First loads commit without indexes (their keys are checked unique across the batch); the unique key index,"
         " the query indexes (queryable items, _batch) and on PostgreSQL the primary key are built right after by the"
         " task dataplane.indexing.build_query_indexes:"
     )
-    for backend, (load, _upsert) in runs.items():
-        total = float(load["seconds"]) + float(load["index_s"])
-        print(
-            f"  {backend}: {load['indexes']} indexes in {load['index_s']:.2f} s; including them "
-            f"{float(load['rows']) / total:,.0f} rows/s"
+    for backend, pairs in runs.items():
+        including = median(
+            [float(load["rows"]) / (float(load["seconds"]) + float(load["index_s"])) for load, _ in pairs]
         )
-    print(f"{'sqlite3 executemany floor':<28}{floor_sqlite:>12,.0f}")
-    if floor_pg:
-        print(f"{'postgres COPY floor':<28}{floor_pg:>12,.0f}")
-    sqlite_rate = rate(runs["sqlite"][0])
-    pg_rate = rate(runs["postgres"][0]) if "postgres" in runs else 0.0
-    print(f"goal: sqlite ≥ 0.85 × floor: {sqlite_rate / floor_sqlite:.2f}×", end="")
-    if floor_pg:
-        print(f"; postgres ≥ 0.65 × COPY floor: {pg_rate / floor_pg:.2f}×", end="")
-    peak = max(run["peak_kib"] for pair in runs.values() for run in pair) / 1024
+        index_s = median([float(load["index_s"]) for load, _ in pairs])
+        print(
+            f"  {backend}: {pairs[0][0]['indexes']} indexes in {index_s:.2f} s; including them {including:,.0f} rows/s"
+        )
+    sqlite_rate = median([rate(load) for load, _ in runs["sqlite"]])
+    sqlite_floor_rate = median(floors["sqlite"])
+    pg_rate = median([rate(load) for load, _ in runs["postgres"]]) if "postgres" in runs else 0.0
+    pg_floor_rate = median(floors["postgres"]) if floors["postgres"] else 0.0
+    print(f"goal: sqlite ≥ 0.85 × floor: {sqlite_rate / sqlite_floor_rate:.2f}×", end="")
+    if pg_floor_rate:
+        print(f"; postgres ≥ 0.65 × COPY floor: {pg_rate / pg_floor_rate:.2f}×", end="")
+    peak = max(run["peak_kib"] for pairs in runs.values() for pair in pairs for run in pair) / 1024
     print(f"; peak {peak:.0f} MiB (goal < 400)")
     print(
         "upsert_rows_per_s is the SQLite upsert (the default store); the PostgreSQL upsert is in the table."
     )
     metrics = {
         "sqlite_rows_per_s": round(sqlite_rate),
-        "sqlite_floor_rows_per_s": round(floor_sqlite),
+        "sqlite_floor_rows_per_s": round(sqlite_floor_rate),
         "postgres_rows_per_s": round(pg_rate),
-        "postgres_floor_rows_per_s": round(floor_pg),
-        "upsert_rows_per_s": round(rate(runs["sqlite"][1])),
+        "postgres_floor_rows_per_s": round(pg_floor_rate),
+        "upsert_rows_per_s": round(median([rate(upsert) for _, upsert in runs["sqlite"]])),
         "peak_mib": round(peak, 1),
     }
     print(json.dumps({"benchmark": "ingest", "metrics": metrics}))

@@ -35,6 +35,10 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 VAR_DIR = Path(env("VAR_DIR", str(BASE_DIR / "var"))).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Uploads larger than FILE_UPLOAD_MAX_MEMORY_SIZE are spooled here, beside the data-plane upload folder, so accepting
+# one moves the file (a rename) instead of writing it a second time (dataplane.services.submit_file).
+FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 (VAR_DIR / "static").mkdir(exist_ok=True)
 
 

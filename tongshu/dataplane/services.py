@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.conf import settings
+from django.core.files.move import file_move_safe
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -106,27 +107,38 @@ def submit_file(
         raise ValidationFailed("加载方式无效", code="invalid_mode", field="mode")
     file_format = _format_of(file_name)
     limit = _limit_bytes(file_format)
+    too_large = TooLarge(
+        f"文件超过上传限制（{file_format.upper()} 最大 {limit // (1024 * 1024)} MB）", code="file_too_large"
+    )
+    # A large upload is already a file on disk (Django's temporary upload, in the var directory): it is hashed where
+    # it is and moved into place, not written a second time. Anything else is copied.
+    spooled = getattr(stream, "temporary_file_path", None)
+    temporary = Path(spooled()) if callable(spooled) else None
+    if temporary is not None and temporary.stat().st_size > limit:
+        raise too_large
     digest = hashlib.sha256()
     target = (
         upload_dir()
         / f"incoming-{hashlib.sha256(f'{resource.pk}{timezone.now().timestamp()}{file_name}'.encode()).hexdigest()[:16]}"
     )
     size = 0
-    with open(target, "wb") as handle:
-        while chunk := stream.read(1 << 20):
+    with open(temporary or target, "rb" if temporary else "wb") as handle:
+        reader = handle if temporary else stream
+        while chunk := reader.read(1 << 20):
             size += len(chunk)
             if size > limit:
                 handle.close()
-                target.unlink(missing_ok=True)
-                raise TooLarge(
-                    f"文件超过上传限制（{file_format.upper()} 最大 {limit // (1024 * 1024)} MB）",
-                    code="file_too_large",
-                )
+                if temporary is None:
+                    target.unlink(missing_ok=True)
+                raise too_large
             digest.update(chunk)
-            handle.write(chunk)
+            if temporary is None:
+                handle.write(chunk)
     if size == 0:
         target.unlink(missing_ok=True)
         raise ValidationFailed("文件为空", code="empty_file")
+    if temporary is not None:
+        file_move_safe(str(temporary), str(target))  # a rename when on one filesystem, else a copy
     content_hash = digest.hexdigest()
     try:
         with transaction.atomic():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -259,6 +260,38 @@ def test_upload_limits_and_formats(personas, resource, client_for, settings):
     bad_mapping = upload(client, resource, b"x", "a.xlsx", mapping='{"列": "no_such_field"}')
     assert bad_mapping.status_code == 400 and bad_mapping.json()["code"] == "invalid_mapping"
     assert not Batch.objects.exists()
+
+
+def test_a_spooled_upload_is_moved_into_place_not_copied(
+    personas, resource, client_for, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """Uploads past FILE_UPLOAD_MAX_MEMORY_SIZE arrive as Django temporary files: accepting one moves it (hash and
+    size from the file itself); a repeated idempotency key or a file over the limit leaves no file behind."""
+    import hashlib
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+    settings.FILE_UPLOAD_TEMP_DIR = str(spool)
+    client = client_for(personas.provider_admin)
+    data = csv_bytes(GOOD)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = upload(client, resource, data, "人口.csv", HTTP_IDEMPOTENCY_KEY="s1")
+    assert first.status_code == 202, first.json()
+    batch = Batch.objects.get(pk=first.json()["batch_id"])
+    assert batch.status == BatchStatus.APPLIED and names(resource) == ["张三", "李四"]
+    assert batch.file_size == len(data) and batch.content_hash == hashlib.sha256(data).hexdigest()
+    assert Path(batch.file_path).read_bytes() == data
+    assert not list(spool.iterdir())
+    again = upload(client, resource, data, "人口.csv", HTTP_IDEMPOTENCY_KEY="s1")
+    assert again.status_code == 202 and again.json()["batch_id"] == batch.pk
+    settings.DATAPLANE_UPLOAD_LIMITS_MB = {**settings.DATAPLANE_UPLOAD_LIMITS_MB, "csv": 0}
+    too_big = upload(client, resource, data, "人口2.csv")
+    assert too_big.status_code == 413 and too_big.json()["code"] == "file_too_large"
+    assert not list(spool.iterdir())
+    uploads = sorted(p.name for p in (tmp_path / "uploads").iterdir())
+    assert uploads == [f"batch-{batch.pk}.csv"]
+    assert Batch.objects.count() == 1
 
 
 def test_upload_denials(personas, resource, client_for):
