@@ -103,8 +103,12 @@ def exact_only(actor: Any, resource: Any, masked: dict[str, str]) -> set[str]:
     return set() if permissions.can_reveal_data(actor, resource) else set(masked)
 
 
-def applied_batches(resource: Any) -> list[Batch]:
-    return list(Batch.objects.filter(resource=resource, status=BatchStatus.APPLIED).order_by("-pk")[:100])
+def applied_batches(resource: Any, schema: ResourceSchema, limit: int = 100) -> list[Batch]:
+    """The resource's applied batches for the as-of choice, the last applied first: the store's apply order, which
+    is not the order of their ids (an upload applied after a later push comes after it)."""
+    order = store.apply_order(schema)[::-1][:limit]
+    found = Batch.objects.in_bulk(order)
+    return [found[pk] for pk in order if pk in found and found[pk].status == BatchStatus.APPLIED]
 
 
 def _check_batch(resource: Any, batch_id: int | None) -> None:

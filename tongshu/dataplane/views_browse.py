@@ -126,7 +126,7 @@ def data_browse(request: HttpRequest, resource_id: int) -> HttpResponse:
             if c.is_queryable
         ],
         "error": error,
-        "batches": browsing.applied_batches(resource),
+        "batches": browsing.applied_batches(resource, page.schema),
         "previous_link": "?" + _query_string(request, page=query.page - 1) if query.page > 1 else "",
         "next_link": "?" + _query_string(request, page=query.page + 1) if query.page < page.pages else "",
         "can_download": permissions.can_browse_data(request.user, resource),

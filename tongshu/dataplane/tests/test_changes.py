@@ -266,3 +266,11 @@ def test_a_batch_applied_after_a_later_one_comes_after_it_in_the_log(personas, c
     assert names(late.pk) == {1: "李*", 2: "王*", 3: "张**"}
     page = browse.browse(admin, resource, BrowseQuery(as_of_batch=push.pk))
     assert page.total == 3 and [row["f002"] for row in page.rows] == ["李*", "张**", "张**"]
+    # The data page's as-of choice lists the batches as applied, the last first (not by id).
+    assert [b.pk for b in browse.applied_batches(resource, page.schema)] == [late.pk, push.pk, first.pk]
+    listed = client.get(f"/data/browse/{resource.pk}/").content.decode()
+    assert (
+        listed.index(f'value="{late.pk}"')
+        < listed.index(f'value="{push.pk}"')
+        < listed.index(f'value="{first.pk}"')
+    )
