@@ -303,5 +303,7 @@ DATAPLANE_PUSH_MAX_MB = env_int("PUSH_MAX_MB", 20)
 # when its heartbeat is older than the lease; after this many interrupted attempts it fails instead.
 DATAPLANE_BATCH_LEASE_SECONDS = env_int("BATCH_LEASE_SECONDS", 300)
 DATAPLANE_BATCH_MAX_ATTEMPTS = env_int("BATCH_MAX_ATTEMPTS", 3)
+# Exact-match queries on masked items by a user who may not reveal them, per user, resource and hour (each audited).
+DATAPLANE_MASKED_LOOKUPS_PER_HOUR = env_int("MASKED_LOOKUPS_PER_HOUR", 60)
 # Zip-based spreadsheets (XLSX, ODS) are refused before reading when their directory promises more than this.
 DATAPLANE_SPREADSHEET_ZIP_LIMITS = {"max_entries": 10_000, "max_uncompressed_mb": 2048, "max_ratio": 200}

@@ -9,12 +9,16 @@ checking the right and a typed reason, and writes the audit entry with the recor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from tongshu.core.errors import NotFound, PermissionDenied, ValidationFailed
+from django.conf import settings
+from django.utils import timezone
+
+from tongshu.core.errors import NotFound, PermissionDenied, RateLimited, ValidationFailed
 from tongshu.security.audit import record
+from tongshu.security.models import AuditEntry
 
 from . import evolution, permissions, store
 from .masking import mask_row, masked_fields
@@ -103,6 +107,35 @@ def exact_only(actor: Any, resource: Any, masked: dict[str, str]) -> set[str]:
     return set() if permissions.can_reveal_data(actor, resource) else set(masked)
 
 
+MASKED_LOOKUP = "dataplane.masked_lookup"
+
+
+def _limit_masked_lookups(actor: Any, resource: Any, schema: ResourceSchema, fields: list[str]) -> None:
+    """An exact-match filter on a masked item, by a user who may not reveal it, confirms or refutes a guess of the
+    hidden value (is this ID number in the data?). Each such query is audited (the items, never the value), and a
+    user who made `DATAPLANE_MASKED_LOOKUPS_PER_HOUR` of them on the resource in the last hour is refused (429)."""
+    limit = settings.DATAPLANE_MASKED_LOOKUPS_PER_HOUR
+    recent = AuditEntry.objects.filter(
+        action=MASKED_LOOKUP,
+        actor_id=getattr(actor, "pk", None),
+        object_type=resource._meta.label_lower,
+        object_id=str(resource.pk),
+        created_at__gte=timezone.now() - timedelta(hours=1),
+    ).count()
+    if recent >= limit:
+        raise RateLimited(
+            f"按敏感信息项精确查询过于频繁：每小时最多 {limit} 次，请稍后再试；需要核对更多记录请联系有查看权限的人员",
+            code="masked_lookup_limited",
+        )
+    record(
+        MASKED_LOOKUP,
+        actor=actor,
+        organization=resource.provider,
+        target=resource,
+        details={"resource": resource.code, "fields": [schema.column(name).label for name in fields]},
+    )
+
+
 def applied_batches(resource: Any, schema: ResourceSchema, limit: int = 100) -> list[Batch]:
     """The resource's applied batches for the as-of choice, the last applied first: the store's apply order, which
     is not the order of their ids (an upload applied after a later push comes after it)."""
@@ -132,6 +165,9 @@ def browse(actor: Any, resource: Any, query: BrowseQuery) -> BrowsePage:
         if name not in queryable:
             raise ValidationFailed("只能按可查询的信息项筛选", code="not_queryable", field=name)
         conditions.append(parse_filter(queryable[name], text, exact=name in exact))
+    guessed = [name for name, text in query.filters.items() if (text or "").strip() and name in exact]
+    if guessed:
+        _limit_masked_lookups(actor, resource, schema, guessed)
     fields = {column.field_name for column in schema.columns}
     sort = query.sort if query.sort in fields else ""
     query.page = min(max(query.page, 1), MAX_PAGE)

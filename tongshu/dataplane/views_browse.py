@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from tongshu.catalog.models import Resource
-from tongshu.core.errors import DomainError, NotFound, ValidationFailed
+from tongshu.core.errors import DomainError, NotFound, RateLimited, ValidationFailed
 from tongshu.core.views import error_page
 
 from . import browse as browsing
@@ -96,7 +96,7 @@ def data_browse(request: HttpRequest, resource_id: int) -> HttpResponse:
         error = None
         try:
             page = browsing.browse(request.user, resource, query)
-        except ValidationFailed as exc:
+        except (ValidationFailed, RateLimited) as exc:
             error = exc
             page = browsing.browse(request.user, resource, BrowseQuery(as_of_batch=None))
             page.rows, page.total = [], 0
@@ -138,9 +138,13 @@ def data_browse(request: HttpRequest, resource_id: int) -> HttpResponse:
         "tab": "browse",
     }
     template = "dataplane/browse/browse.html"
+    status = (
+        error.status if error is not None else 200
+    )  # the page shows the message; the status says what failed
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "browse-rows":
         template += "#rows"
-    return render(request, template, context)
+        status = 200  # htmx swaps only a 2xx answer into the table
+    return render(request, template, context, status=status)
 
 
 @login_required

@@ -125,7 +125,7 @@ def test_pages(personas, people, client_for, anonymous):
     )
     assert htmx.status_code == 200 and "<html" not in htmx.content.decode()
     bad = client.get(f"/data/browse/{people.pk}/?f_f005=x")
-    assert bad.status_code == 200 and "筛选值格式不正确" in bad.content.decode()
+    assert bad.status_code == 400 and "筛选值格式不正确" in bad.content.decode()
     rid = browse.browse(personas.provider_admin, people, BrowseQuery()).rows[0]["_rid"]
     revealed = client.post(f"/data/browse/{people.pk}/reveal/{rid}/", {"reason": "核实"})
     assert revealed.status_code == 200 and "430623" in revealed.content.decode()
@@ -174,3 +174,39 @@ def test_page_filters_masked_items_by_whole_value_for_browse_only_users(personas
     assert "430623********" not in body and "完整值" in body  # no row, and the box says whole values only
     whole = staff.get(f"/data/browse/{people.pk}/?f_f001={full}")
     assert whole.context["page"].total == 1
+
+
+def test_exact_lookups_of_masked_items_are_audited_and_limited_per_hour(
+    personas, people, client_for, settings
+):
+    """Each whole-value query on a masked item by a user who may not reveal it confirms a guess: audited (items,
+    never the value) and refused past the hourly limit, on the page and the API; other filters and users who may
+    reveal are not limited."""
+    from tongshu.accounts.roles import Role
+    from tongshu.accounts.tests.factories import make_user
+    from tongshu.core.errors import RateLimited
+    from tongshu.security.models import AuditEntry
+
+    settings.DATAPLANE_MASKED_LOOKUPS_PER_HOUR = 2
+    user = make_user("provider_staff", Role.DEPT_USER, organization=personas.provider_org)
+    full = person_id("19800110", 0)
+    assert browse.browse(user, people, BrowseQuery(filters={"f001": full})).total == 1
+    # A miss answers the guess as well as a hit: it counts too.
+    assert browse.browse(user, people, BrowseQuery(filters={"f001": person_id("19800110", 1)})).total == 0
+    with pytest.raises(RateLimited) as refused:
+        browse.browse(user, people, BrowseQuery(filters={"f001": full}))
+    assert refused.value.code == "masked_lookup_limited" and refused.value.status == 429
+    entries = AuditEntry.objects.filter(action=browse.MASKED_LOOKUP, actor=user)
+    assert entries.count() == 2 and entries.first().details["fields"] == ["公民身份号码"]
+    assert full not in str(list(entries.values_list("details", flat=True)))
+    # Filters on items that are not masked, and browsing without filters, go on.
+    assert browse.browse(user, people, BrowseQuery(filters={"f004": "章华"})).total == 60
+    assert browse.browse(user, people, BrowseQuery()).total == 60
+    page = client_for(user).get(f"/data/browse/{people.pk}/?f_f001={full}")
+    assert page.status_code == 429 and "过于频繁" in page.content.decode()
+    api = client_for(user).get(f"/api/v1/data/browse/{people.pk}/rows", {"f_f001": full})
+    assert api.status_code == 429 and api.json()["code"] == "masked_lookup_limited"
+    # Those who may reveal search masked items freely (their reveals are audited one by one).
+    for _ in range(3):
+        assert browse.browse(personas.provider_admin, people, BrowseQuery(filters={"f001": full})).total == 1
+    assert not AuditEntry.objects.filter(action=browse.MASKED_LOOKUP, actor=personas.provider_admin).exists()
