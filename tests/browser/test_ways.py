@@ -153,3 +153,53 @@ def test_ways_in_journey(page: Any, personas: Any, data_dirs: Any, captcha_test_
     assert page.get_by_text("数据已加载").is_visible()
     page.goto("/data/ways/collection/")
     screenshot(page, "ways-collection-tasks")
+
+
+def test_collection_review_masks_sensitive_items_until_an_audited_reveal(
+    page: Any, personas: Any, data_dirs: Any, captcha_test_mode: Any
+) -> None:
+    from tongshu.dataplane.tests.helpers import make_people, person_id
+    from tongshu.security.models import AuditEntry
+
+    resource = make_people(personas.provider_org, name="志愿者登记信息")
+    task = collection.create_task(
+        personas.provider_admin,
+        resource,
+        {
+            "title": "志愿者招募登记",
+            "purpose": "建立全县志愿者名录。",
+            "fields": ["f001", "f002", "f003", "f004", "f005"],
+            "deadline": timezone.now() + timedelta(days=14),
+            "collector": "华容县公安局",
+            "retention": "三年",
+            "contact": "0730-4221234",
+        },
+    )
+    resident_id = person_id("19800110", 7)
+    values = {
+        "f001": resident_id,
+        "f002": "欧阳修",
+        "f003": "13812345678",
+        "f004": "章华镇",
+        "f005": "1980-01-10",
+    }
+    submission = collection.submit(task.token, values, client_address="203.0.113.5", accepted_notice=True)
+
+    page.goto("/accounts/login/")
+    submit_login(page, personas.provider_admin.username, personas.password)
+    page.goto(f"/data/ways/collection/{task.pk}/")
+    table = page.locator("[data-testid=submissions]")
+    assert table.get_by_text("欧**").is_visible() and table.get_by_text("138****5678").is_visible()
+    assert resident_id not in table.inner_text() and "欧阳修" not in table.inner_text()
+    table.get_by_text("原文").click()
+    screenshot(page, "ways-collection-review-masked")
+    table.get_by_placeholder("查看事由").fill("核对志愿者身份")
+    with page.expect_navigation():
+        table.get_by_role("button", name="查看").click()
+    card = page.locator("[data-testid=submission]")
+    assert card.get_by_text(resident_id).is_visible() and card.get_by_text("欧阳修").is_visible()
+    screenshot(page, "ways-collection-submission-revealed")
+    assert AuditEntry.objects.filter(action="dataplane.data_revealed").count() == 1
+    page.goto(f"/data/ways/collection/submissions/{submission.pk}/")
+    assert page.locator("[data-testid=submission]").get_by_text("欧**").is_visible()
+    screenshot(page, "ways-collection-submission")

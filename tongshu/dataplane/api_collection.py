@@ -3,8 +3,10 @@
 A task is created as a draft (or published at once with `"publish": true`), changed while a draft, published (its
 public link opens until the deadline) and closed. Purpose, deadline and the personal-information notice that
 个人信息保护法 第十七条 requires (collector, retention, contact) are required, checked by `collection`, the service the
-pages call. Submissions are listed and reviewed (approve loads a one-row batch, reject needs a reason). Only the
-resource's provider: its data administrators and CDO. Mounted by `api_ways`.
+pages call. Submissions are listed and reviewed (approve loads a one-row batch, reject needs a reason), their
+sensitive items masked as on the data page (`masked` names them); `POST /submissions/{id}/reveal` with a reason returns
+one submission's original values, audited (第三十三条). Only the resource's provider: its data administrators and CDO.
+Mounted by `api_ways`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict
@@ -81,6 +83,7 @@ class SubmissionOut(Schema):
     id: int
     task_id: int
     values: dict[str, Any]
+    masked: list[str]
     status: str
     status_label: str
     created_at: datetime
@@ -91,6 +94,15 @@ class SubmissionOut(Schema):
 
 class RejectIn(Schema):
     reason: str = ""
+
+
+class RevealIn(Schema):
+    reason: str = ""
+
+
+class RevealOut(Schema):
+    id: int
+    values: dict[str, Any]
 
 
 def task_out(request: HttpRequest, task: CollectionTask) -> dict[str, Any]:
@@ -118,11 +130,13 @@ def task_out(request: HttpRequest, task: CollectionTask) -> dict[str, Any]:
     }
 
 
-def submission_out(submission: CollectionSubmission) -> dict[str, Any]:
+def submission_out(submission: CollectionSubmission, kinds: dict[str, str]) -> dict[str, Any]:
+    """A submission with its sensitive items masked (`kinds` from `collection.review_masking`)."""
     return {
         "id": submission.pk,
         "task_id": submission.task_id,
-        "values": submission.values,
+        "values": collection.masked_values(submission, kinds),
+        "masked": sorted(kinds),
         "status": submission.status,
         "status_label": str(submission.get_status_display()),
         "created_at": submission.created_at,
@@ -198,9 +212,9 @@ def task_submissions(request: HttpRequest, task_id: int, status: str = Submissio
         raise ValidationFailed(
             "status 只能是 pending、approved、rejected 或 all", code="invalid", field="status"
         )
-    return [
-        submission_out(s) for s in collection.submissions_for(user, task, "" if status == "all" else status)
-    ]
+    kinds = collection.review_masking(task)
+    submissions = collection.submissions_for(user, task, "" if status == "all" else status)
+    return [submission_out(s, kinds) for s in submissions]
 
 
 @router.post(
@@ -209,7 +223,8 @@ def task_submissions(request: HttpRequest, task_id: int, status: str = Submissio
 def submission_approve(request: HttpRequest, submission_id: int) -> Any:
     """Load the submission as a one-row batch; if the engine refuses it, 400 and it stays pending."""
     user = calling_user(request)
-    return submission_out(collection.approve(user, collection.get_submission(user, submission_id)))
+    submission = collection.approve(user, collection.get_submission(user, submission_id))
+    return submission_out(submission, collection.review_masking(submission.task))
 
 
 @router.post(
@@ -217,6 +232,23 @@ def submission_approve(request: HttpRequest, submission_id: int) -> Any:
 )
 def submission_reject(request: HttpRequest, submission_id: int, body: RejectIn) -> Any:
     user = calling_user(request)
-    return submission_out(
-        collection.reject(user, collection.get_submission(user, submission_id), body.reason)
-    )
+    submission = collection.reject(user, collection.get_submission(user, submission_id), body.reason)
+    return submission_out(submission, collection.review_masking(submission.task))
+
+
+@router.post(
+    "/submissions/{submission_id}/reveal",
+    response={200: RevealOut, **ERRORS},
+    summary="查看提交的敏感项原文（须填写事由，留痕）",
+)
+def submission_reveal(
+    request: HttpRequest, submission_id: int, body: RevealIn, response: HttpResponse
+) -> Any:
+    """One submission's original values, for the provider's data administrators and CDO, with a typed reason (400
+    `reason_required` otherwise); the audit entry (`dataplane.data_revealed`) names the record's key, the submission
+    and the reason, as the data page's reveal does."""
+    user = calling_user(request)
+    submission = collection.get_submission(user, submission_id)
+    values = collection.reveal_submission(user, submission, reason=body.reason, request=request)
+    response["Cache-Control"] = "no-store"
+    return {"id": submission.pk, "values": values}

@@ -207,13 +207,14 @@ def record_reveal(
     resource: Any,
     schema: ResourceSchema,
     row: dict[str, Any],
-    rid: int,
+    rid: int | None,
     reason: str,
     *,
     request: Any = None,
     **details: Any,
 ) -> None:
-    """The audit entry of a reveal: the record's key, the masked items shown and the reason (plus `details`)."""
+    """The audit entry of a reveal: the record's key, the masked items shown and the reason (plus `details`, which
+    may narrow `fields`). `rid` is None for values not stored yet (a collection submission under review)."""
     record(
         "dataplane.data_revealed",
         actor=actor,

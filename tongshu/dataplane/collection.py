@@ -5,7 +5,8 @@ purpose, a deadline and the notice that 个人信息保护法 (第十七条) req
 who collects it, why, which items, how long it is kept, and whom to contact. The submitter must accept that notice.
 Submissions are rate-limited per client address and per task, validated by the same engine as every other way in,
 and held for the department's review: approving one loads it as a one-row batch (source `collection`, upsert);
-rejecting it records the reason. A task closes at its deadline (checked on every access, and by a periodic job).
+rejecting it records the reason. Reviewers see sensitive items masked as on the data page; a submission's original
+values are shown one audited request at a time (`reveal_submission`, 第三十三条). A task closes at its deadline (checked on every access, and by a periodic job).
 A task may first be kept as a draft (its link answers 404), changed, then published; once published its notice no
 longer changes (`COLLECTION_TRANSITIONS`).
 """
@@ -39,6 +40,8 @@ from tongshu.quality.rules import rules_for_resource
 from tongshu.security.audit import record
 
 from . import eforms, ingest_rows, permissions, store
+from .browse import record_reveal, reveal_reason
+from .masking import mask_row, masked_fields
 from .models import BatchMode, BatchSource, BatchStatus
 from .models_sources import (
     COLLECTION_TRANSITIONS,
@@ -258,6 +261,41 @@ def get_submission(actor: Any, submission_id: int) -> CollectionSubmission:
     ):
         raise NotFound("提交记录不存在或无权查看", code="submission_not_found")
     return submission
+
+
+def review_masking(task: CollectionTask) -> dict[str, str]:
+    """The task's items masked for reviewers (field name → how), exactly those the data page masks (第三十三条)."""
+    kinds = masked_fields(published_schema(task.resource))
+    return {name: kind for name, kind in kinds.items() if name in task.fields}
+
+
+def masked_values(submission: CollectionSubmission, kinds: dict[str, str]) -> dict[str, Any]:
+    """A submission's values as reviewers see them: sensitive items masked (`kinds` from `review_masking`)."""
+    return mask_row(dict(submission.values), kinds)
+
+
+def reveal_submission(
+    actor: Any, submission: CollectionSubmission, *, reason: str | None, request: Any = None
+) -> dict[str, Any]:
+    """A submission's values unmasked, for this request only (第三十三条): for those who may reveal the resource's
+    data (`browse.reveal_reason`: the provider's data administrators and CDO, with a typed reason); the audit entry
+    is the data page's (`dataplane.data_revealed`, the record's key, the reason) and names the submission."""
+    task = submission.task
+    checked = reveal_reason(actor, task.resource, reason)
+    record_reveal(
+        actor,
+        task.resource,
+        published_schema(task.resource),
+        submission.values,
+        None,
+        checked,
+        request=request,
+        purpose="collection_review",
+        task=task.pk,
+        submission=submission.pk,
+        fields=sorted(review_masking(task)),
+    )
+    return dict(submission.values)
 
 
 def existing_record(task: CollectionTask, submission: CollectionSubmission) -> bool:

@@ -25,6 +25,11 @@ urlpatterns = [
     path("collection/<int:task_id>/publish/", views_collection.task_publish, name="task_publish"),
     path("collection/<int:task_id>/close/", views_collection.task_close, name="task_close"),
     path(
+        "collection/submissions/<int:submission_id>/",
+        views_collection.submission_detail,
+        name="submission_detail",
+    ),
+    path(
         "collection/submissions/<int:submission_id>/approve/",
         views_collection.submission_review,
         {"decision": "approve"},

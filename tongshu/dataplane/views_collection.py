@@ -20,7 +20,7 @@ from tongshu.core.errors import Conflict, DomainError, PermissionDenied, Validat
 from tongshu.core.http import AuthenticatedHttpRequest
 from tongshu.core.net import client_ip
 
-from . import collection, eforms
+from . import collection, eforms, permissions
 from .forms_ways import CollectionTaskForm
 from .models_sources import CollectionStatus, CollectionTask, SubmissionStatus
 from .services import published_schema
@@ -116,10 +116,11 @@ def task_detail(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse
     page_obj = Paginator(submissions, 20).get_page(request.GET.get("page"))
     schema = published_schema(task.resource)
     columns = [c for c in schema.columns if c.field_name in task.fields]
+    kinds = collection.review_masking(task)
     rows = [
         {
             "submission": s,
-            "cells": [s.values.get(c.field_name, "") for c in columns],
+            "cells": _cells(columns, collection.masked_values(s, kinds), kinds),
             "exists": s.status == SubmissionStatus.PENDING and collection.existing_record(task, s),
         }
         for s in page_obj
@@ -133,11 +134,60 @@ def task_detail(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse
             "rows": rows,
             "columns": columns,
             "show": show,
+            "masked": kinds,
+            "can_reveal": bool(kinds) and permissions.can_reveal_data(request.user, task.resource),
             "statuses": SubmissionStatus.choices,
             "public_url": request.build_absolute_uri(reverse("collect:form", args=[task.token])),
             "notice": collection.notice_text(task),
         },
     )
+
+
+def _cells(columns: list[Any], values: dict[str, Any], kinds: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"value": values.get(c.field_name, ""), "masked": c.field_name in kinds} for c in columns]
+
+
+@login_required
+@page
+def submission_detail(request: AuthenticatedHttpRequest, submission_id: int) -> HttpResponse:
+    """One submission, sensitive items masked; POST with a reason shows its original values for that response only
+    (audited, 第三十三条), to those who may reveal the resource's data."""
+    submission = collection.get_submission(request.user, submission_id)
+    task = submission.task
+    kinds = collection.review_masking(task)
+    values, reason, error, status = collection.masked_values(submission, kinds), "", "", 200
+    if request.method == "POST":
+        try:
+            values = collection.reveal_submission(
+                request.user, submission, reason=request.POST.get("reason", ""), request=request
+            )
+        except ValidationFailed as exc:
+            error, status = exc.message, 400
+        else:
+            reason, kinds = request.POST.get("reason", "").strip(), {}
+    columns = [c for c in published_schema(task.resource).columns if c.field_name in task.fields]
+    response = render(
+        request,
+        "dataplane/ways/collection_submission.html",
+        {
+            "submission": submission,
+            "task": task,
+            "fields": [
+                (c.label, cell) for c, cell in zip(columns, _cells(columns, values, kinds), strict=True)
+            ],
+            "masked": bool(kinds),
+            "revealed": bool(reason),
+            "reason": reason,
+            "error": error,
+            "can_reveal": bool(kinds) and permissions.can_reveal_data(request.user, task.resource),
+            "exists": submission.status == SubmissionStatus.PENDING
+            and collection.existing_record(task, submission),
+        },
+        status=status,
+    )
+    if reason:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

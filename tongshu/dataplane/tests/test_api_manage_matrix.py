@@ -193,6 +193,12 @@ ROWS = [
         only(200, MANAGERS, 404),
         lambda w: {"reason": "信息不实"},
     ),
+    Row(
+        "POST /submissions/{submission_id}/reveal",
+        lambda w: f"{WAYS}/submissions/{w.submission.pk}/reveal",
+        only(200, MANAGERS, 404),
+        lambda w: {"reason": "核对提交信息"},
+    ),
     # --- libraries (the operator's 人口基础信息库): government staff read; the operator manages.
     Row("GET ", lambda w: LIBRARIES, only(200, STAFF, 403)),
     Row("GET /{resource_id}", lambda w: f"{LIBRARIES}/{w.target.pk}", only(200, STAFF, 403)),
