@@ -54,6 +54,7 @@ def test_browse_reveal_and_lineage(page: Any, demo: None, settings: Any) -> None
     assert AuditEntry.objects.filter(
         action="dataplane.data_revealed", details__reason="核实户籍信息"
     ).exists()
+    assert page.locator("[data-testid=data-tabs] [data-tab=browse]").get_attribute("aria-current") == "page"
     screenshot(page, "data-reveal")
 
     page.goto("/data/browse/libraries/")
@@ -62,6 +63,8 @@ def test_browse_reveal_and_lineage(page: Any, demo: None, settings: Any) -> None
     page.goto(f"/data/browse/libraries/{population.resource_id}/")
     page.locator("[data-testid=lineage]").wait_for()
     assert "户籍人口基本信息" in page.locator("[data-testid=lineage]").inner_text()
+    # The population library is the data centre's: 县公安局's CDO may open none of its data tabs, so no tab bar.
+    assert not page.locator("[data-testid=data-tabs]").count()
     screenshot(page, "data-library-lineage")
     legal = Library.objects.get(theme="legal_entity")
     page.goto(f"/data/browse/libraries/{legal.resource_id}/")

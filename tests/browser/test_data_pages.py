@@ -1,8 +1,9 @@
 """A resource's data page in the browser at 1366×768, on the demo: 县公安局's CDO reaches it from the data list, the
 department's data dashboard and the catalog entry, and walks its tabs (batches, upload, browse, quality, e-form,
-ways in); the e-form list masks like the browse page; the operator's data list speaks of every department; the rule
-form shows the fields of its kind; a pushed batch that was rejected says what the system integrator should do; a
-pull source shows its high-water mark in local time. Screenshots of each page go to test-artifacts/."""
+ways in); the e-form list masks like the browse page and a record's page keeps the tabs; the operator's data list
+speaks of every department; the rule form shows the fields of its kind; a pushed batch that was rejected says what the
+system integrator should do; a pull source shows its high-water mark in local time. Screenshots of each page go to
+test-artifacts/."""
 
 from __future__ import annotations
 
@@ -85,6 +86,13 @@ def test_data_page_tabs_and_the_links_to_them(page: Any, demo: None, settings: A
     assert re.match(r"^\S\*+$", cells[1]), cells  # a name: its first character
     assert re.match(r"^[12] (男|女)", cells[2]), cells  # a code with its name, as on the browse page
     screenshot(page, "datapage-04-eform")
+    # A record's page keeps the tab bar, the e-form tab active.
+    with page.expect_navigation():
+        records.first.locator("td").last.locator("a").click()
+    assert page.locator("[data-testid=data-tabs] [data-tab=eform]").get_attribute("aria-current") == "page"
+    assert page.locator("[data-testid=eform-record-heading]").inner_text() == "修改记录"
+    page.locator("[data-testid=eform]").wait_for()
+    screenshot(page, "datapage-04b-eform-record")
 
     _tab(page, "ways")
     page.locator("[data-testid=resource-push]").wait_for()

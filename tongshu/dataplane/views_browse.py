@@ -165,7 +165,14 @@ def reveal(request: HttpRequest, resource_id: int, rid: int) -> HttpResponse:
         return render(
             request,
             "dataplane/browse/reveal.html",
-            {"resource": resource, "error": exc, "rid": rid, "back": _back(resource_id, request)},
+            {
+                "resource": resource,
+                "version": resource.published_version,
+                "tab": "browse",
+                "error": exc,
+                "rid": rid,
+                "back": _back(resource_id, request),
+            },
             status=400,
         )
     except DomainError as exc:
@@ -173,6 +180,8 @@ def reveal(request: HttpRequest, resource_id: int, rid: int) -> HttpResponse:
     schema = evolution.read_schema(resource)
     context = {
         "resource": resource,
+        "version": resource.published_version,
+        "tab": "browse",
         "rid": rid,
         "fields": [(c.label, display.cell_value(c, row.get(c.field_name))) for c in schema.columns],
         "reason": request.POST.get("reason", "").strip(),
@@ -233,6 +242,8 @@ def library_detail(request: HttpRequest, resource_id: int) -> HttpResponse:
     context = {
         **libraries.lineage(library),
         "resource": library.resource,
+        "version": library.resource.published_version,
+        "tab": "browse",
         "can_refresh": libraries.can_manage_library(request.user, library.resource),
         "can_browse": permissions.can_browse_data(request.user, library.resource),
     }

@@ -109,6 +109,8 @@ def _record_page(request: AuthenticatedHttpRequest, resource_id: int, rid: int |
         "dataplane/ways/eform_record.html",
         {
             "resource": resource,
+            "version": resource.published_version,
+            "tab": "eform",
             "form": form,
             "rid": rid,
             "revealed": revealed,

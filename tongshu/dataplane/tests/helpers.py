@@ -1,8 +1,10 @@
-"""Helpers for data-plane tests: load files through the real services, publish a next catalog version."""
+"""Helpers for data-plane tests: load files through the real services, publish a next catalog version, read a
+page's data tab bar."""
 
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from django.utils import timezone
@@ -114,3 +116,14 @@ def people_csv(count: int, *, start: int = 0, township: str = "章华镇") -> st
             f"{person_id(birth, n % 1000)},张{'三四五六七'[n % 5]}{n},1380000{n:04d},{township},{birth}"
         )
     return "\n".join(lines) + "\n"
+
+
+TAB_LINK = re.compile(
+    r'<a href="[^"]*" data-tab="(\w+)" data-testid="\w+-tab"( class="active" aria-current="page")?>'
+)
+
+
+def tab_bar(response: Any) -> tuple[list[str], str]:
+    """The keys of the data tabs a page shows, in order, and the active one ("" when none is)."""
+    found = TAB_LINK.findall(response.content.decode())
+    return [key for key, _ in found], next((key for key, active in found if active), "")

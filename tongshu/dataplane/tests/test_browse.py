@@ -7,7 +7,7 @@ import pytest
 from tongshu.core.errors import PermissionDenied, ValidationFailed
 from tongshu.dataplane import browse, masking
 from tongshu.dataplane.browse import BrowseQuery
-from tongshu.dataplane.tests.helpers import load_csv, make_people, people_csv, person_id
+from tongshu.dataplane.tests.helpers import load_csv, make_people, people_csv, person_id, tab_bar
 from tongshu.security.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -130,14 +130,17 @@ def test_pages(personas, people, client_for, anonymous):
     revealed = client.post(f"/data/browse/{people.pk}/reveal/{rid}/", {"reason": "核实"})
     assert revealed.status_code == 200 and "430623" in revealed.content.decode()
     assert revealed["Cache-Control"] == "no-store"
-    assert client.post(f"/data/browse/{people.pk}/reveal/{rid}/", {"reason": ""}).status_code == 400
-    assert client_for(personas.outsider).get(f"/data/browse/{people.pk}/").status_code == 403
-    assert (
-        client_for(personas.outsider)
-        .post(f"/data/browse/{people.pk}/reveal/{rid}/", {"reason": "看看"})
-        .status_code
-        == 403
+    refused = client.post(f"/data/browse/{people.pk}/reveal/{rid}/", {"reason": ""})
+    assert refused.status_code == 400
+    # Both stay under the data page's browse tab.
+    assert tab_bar(revealed)[1] == tab_bar(refused)[1] == "browse"
+    fragment = client.post(
+        f"/data/browse/{people.pk}/reveal/{rid}/", {"reason": "核实"}, HTTP_HX_REQUEST="true"
     )
+    assert "430623" in fragment.content.decode() and tab_bar(fragment) == ([], "")
+    assert client_for(personas.outsider).get(f"/data/browse/{people.pk}/").status_code == 403
+    denied = client_for(personas.outsider).post(f"/data/browse/{people.pk}/reveal/{rid}/", {"reason": "看看"})
+    assert denied.status_code == 403 and tab_bar(denied) == ([], "")
     assert anonymous.get(f"/data/browse/{people.pk}/").status_code == 302
 
 

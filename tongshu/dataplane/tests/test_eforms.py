@@ -7,10 +7,11 @@ import pytest
 
 from tongshu.catalog.models import InfoItem
 from tongshu.core.errors import PermissionDenied, ValidationFailed
-from tongshu.dataplane import eforms, store
+from tongshu.dataplane import eforms, store, tabs
 from tongshu.dataplane.models import Batch, BatchStatus
 from tongshu.dataplane.schema import schema_for_version
 
+from .helpers import tab_bar
 from .sources_kit import live_rows, small_resource
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +109,26 @@ def test_pages(personas, resource, client_for, anonymous):
         assert client_for(persona).get(base).status_code == 404
         assert client_for(persona).post(base + "new/", {"f001": "Z"}).status_code == 404
     assert anonymous.get(base).status_code == 302
+
+
+def test_record_pages_sit_under_the_eform_tab(personas, resource, client_for):
+    """Adding, editing (and a refused save) show the data page's tab bar, the tabs tabs.py lets the user open, with
+    the e-form tab active; those the e-form turns away get the same 404 as before and no tab bar."""
+    eforms.save_record(personas.provider_admin, resource, GOOD)
+    rid = eforms.list_records(personas.provider_admin, resource)[0][0]["_rid"]
+    base = f"/data/ways/eforms/{resource.pk}/"
+    for persona in (personas.provider_admin, personas.provider_cdo):
+        client = client_for(persona)
+        expected = [tab.key for tab in tabs.data_tabs(persona, resource)]
+        assert "eform" in expected
+        refused = client.post(base + "new/", {"f001": "C011", "f002": "", "f003": "2024-01-01", "f004": "1"})
+        assert refused.status_code == 400
+        for response in (client.get(base + "new/"), client.get(f"{base}{rid}/"), refused):
+            assert response.status_code in (200, 400)
+            assert tab_bar(response) == (expected, "eform")
+        assert "修改记录" in client.get(f"{base}{rid}/").content.decode()
+    for persona in (personas.outsider, personas.consumer_user, personas.consumer_cdo, personas.operator):
+        client = client_for(persona)
+        for response in (client.get(base + "new/"), client.get(f"{base}{rid}/")):
+            assert response.status_code == 404 and tab_bar(response) == ([], "")
+    assert live_rows(resource) == [("C001", "章华镇便民服务点")]

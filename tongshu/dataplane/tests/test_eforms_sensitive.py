@@ -11,7 +11,7 @@ from tongshu.dataplane import eforms, permissions, store
 from tongshu.dataplane.schema import schema_for_version
 from tongshu.security.models import AuditEntry
 
-from .helpers import make_people, person_id
+from .helpers import make_people, person_id, tab_bar
 
 pytestmark = pytest.mark.django_db
 ID = person_id("19800110", 7)
@@ -111,6 +111,8 @@ def test_pages(personas, people, client_for, anonymous):
     revealed = client.post(url, {"reveal": "1", "reason": "更正手机号"})
     body = revealed.content.decode()
     assert revealed.status_code == 200 and ID in body and "欧阳修" in body and 'name="revealed"' in body
+    # The reveal, refused or granted, stays under the data page's e-form tab.
+    assert tab_bar(refused)[1] == tab_bar(revealed)[1] == tab_bar(page)[1] == "eform"
     assert AuditEntry.objects.filter(action=REVEALED, actor=personas.provider_admin).count() == 1
     # Saving the masked form: the empty masked items keep their values, the rest changes.
     form = {"f001": "", "f002": "", "f003": "", "f004": "万庾镇", "f005": "1980-01-10"}
@@ -123,7 +125,8 @@ def test_pages(personas, people, client_for, anonymous):
     for persona in (personas.outsider, personas.consumer_user, personas.consumer_cdo):
         other = client_for(persona)
         assert other.get(url).status_code == 404
-        assert other.post(url, {"reveal": "1", "reason": "看看"}).status_code == 404
+        denied = other.post(url, {"reveal": "1", "reason": "看看"})
+        assert denied.status_code == 404 and tab_bar(denied) == ([], "")
     assert anonymous.get(url).status_code == 302
     assert AuditEntry.objects.filter(action=REVEALED).count() == 1
 

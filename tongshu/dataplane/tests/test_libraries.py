@@ -7,7 +7,7 @@ import pytest
 
 from tongshu.catalog.tests.factories import make_resource
 from tongshu.core.errors import PermissionDenied, ValidationFailed
-from tongshu.dataplane import evolution, libraries, store
+from tongshu.dataplane import evolution, libraries, store, tabs
 from tongshu.dataplane.models import (
     Batch,
     BatchMode,
@@ -17,7 +17,7 @@ from tongshu.dataplane.models import (
     RefreshStatus,
     ResourceData,
 )
-from tongshu.dataplane.tests.helpers import load_csv, make_people, people_csv, person_id
+from tongshu.dataplane.tests.helpers import load_csv, make_people, people_csv, person_id, tab_bar
 
 pytestmark = pytest.mark.django_db
 LIBRARY_ITEMS = [
@@ -159,6 +159,28 @@ def test_lineage_page(personas, setup, client_for):
     response = operator.post(f"/data/browse/libraries/{target.pk}/refresh/")
     assert response.status_code == 302
     assert Library.objects.get(pk=library.pk).last_batch.status == BatchStatus.APPLIED
+
+
+def test_lineage_page_sits_under_the_data_browse_tab(personas, setup, client_for):
+    """The lineage page is reached from the data browse tab's "Lineage" button: it shows the tabs tabs.py lets the
+    user open, data browse active when the user may browse; who may not see libraries is refused as before."""
+    _people, _migrants, _welfare, target, _library = setup
+    url = f"/data/browse/libraries/{target.pk}/"
+    operator = client_for(personas.operator)  # of the library's own department
+    response = operator.get(url)
+    expected = [tab.key for tab in tabs.data_tabs(personas.operator, target)]
+    assert response.status_code == 200 and "browse" in expected
+    assert tab_bar(response) == (expected, "browse")
+    assert 'data-testid="browse-tab" class="active"' in response.content.decode()
+    # Another department's staff see the lineage but only the tabs they may open (here none of the library's).
+    other = client_for(personas.provider_admin)
+    response = other.get(url)
+    assert response.status_code == 200 and "流动人口信息" in response.content.decode()
+    assert tab_bar(response) == ([tab.key for tab in tabs.data_tabs(personas.provider_admin, target)], "")
+    assert "browse" not in tab_bar(response)[0] and "upload" not in tab_bar(response)[0]
+    denied = client_for(personas.citizen).get(url)
+    assert denied.status_code == 403 and tab_bar(denied) == ([], "")
+    assert client_for(personas.outsider).post(f"{url}refresh/").status_code == 403
 
 
 def test_geojson_geometry_rule(personas):
