@@ -158,23 +158,11 @@ def test_ways_in_journey(page: Any, personas: Any, data_dirs: Any, captcha_test_
 def test_collection_review_masks_sensitive_items_until_an_audited_reveal(
     page: Any, personas: Any, data_dirs: Any, captcha_test_mode: Any
 ) -> None:
-    from tongshu.dataplane.tests.helpers import make_people, person_id
+    from tongshu.dataplane.tests.helpers import make_people, make_task, person_id
     from tongshu.security.models import AuditEntry
 
     resource = make_people(personas.provider_org, name="志愿者登记信息")
-    task = collection.create_task(
-        personas.provider_admin,
-        resource,
-        {
-            "title": "志愿者招募登记",
-            "purpose": "建立全县志愿者名录。",
-            "fields": ["f001", "f002", "f003", "f004", "f005"],
-            "deadline": timezone.now() + timedelta(days=14),
-            "collector": "华容县公安局",
-            "retention": "三年",
-            "contact": "0730-4221234",
-        },
-    )
+    task = make_task(personas.provider_admin, resource)
     resident_id = person_id("19800110", 7)
     values = {
         "f001": resident_id,

@@ -5,10 +5,8 @@ data, with a reason, written to the audit log like the data page's reveal; appro
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from tongshu.accounts.roles import Role
 from tongshu.accounts.tests.factories import make_user
@@ -18,7 +16,7 @@ from tongshu.dataplane.models_sources import SubmissionStatus
 from tongshu.dataplane.schema import schema_for_version
 from tongshu.security.models import AuditEntry
 
-from .helpers import make_people, person_id
+from .helpers import make_people, make_task, person_id
 
 pytestmark = pytest.mark.django_db
 ID = person_id("19800110", 7)
@@ -36,19 +34,7 @@ def people(personas):
 
 @pytest.fixture
 def submission(personas, people):
-    task = collection.create_task(
-        personas.provider_admin,
-        people,
-        {
-            "title": "志愿者登记",
-            "purpose": "建立全县志愿者名录。",
-            "fields": ["f001", "f002", "f003", "f004", "f005"],
-            "deadline": timezone.now() + timedelta(days=7),
-            "collector": "华容县公安局",
-            "retention": "三年",
-            "contact": "0730-4221234",
-        },
-    )
+    task = make_task(personas.provider_admin, people, title="志愿者登记", days=7)
     return collection.submit(task.token, PERSON, client_address="203.0.113.5", accepted_notice=True)
 
 
