@@ -21,6 +21,7 @@ import polars as pl
 
 from tongshu.quality.engine import ERROR, ROW, Rule, empty_errors, validate
 
+from . import store
 from .schema import ResourceSchema
 from .store import BatchWriter, Prepared, WriteSummary
 
@@ -242,7 +243,11 @@ def run_pipeline(
     state = {"rejecting": False, "total": 0}
 
     def checked(writer: BatchWriter) -> Iterator[tuple[int, Prepared | None]]:
-        for chunk in chunks:
+        # On PostgreSQL the writing thread mostly waits for the server, so reading gets a thread of its own and the
+        # otherwise idle share of the cores (a million rows: ~0.2 s sooner). On SQLite the writer is busy itself
+        # (ADBC staging, copies): a third thread gained nothing measurable and cost a chunk of memory.
+        source = chunks if store.is_sqlite(writer.engine) else in_background(iter(chunks))
+        for chunk in source:
             state["total"] += chunk.height
             result = validate(chunk, schema, rules)
             errors = result.errors
