@@ -191,3 +191,29 @@ def test_collection_review_masks_sensitive_items_until_an_audited_reveal(
     page.goto(f"/data/ways/collection/submissions/{submission.pk}/")
     assert page.locator("[data-testid=submission]").get_by_text("欧**").is_visible()
     screenshot(page, "ways-collection-submission")
+
+
+def test_geometries_show_as_shapes_on_the_data_page(page: Any, personas: Any, data_dirs: Any) -> None:
+    """A geometry item (data element 几何) is drawn as a small outline beside its folded GeoJSON text."""
+    from tongshu.dataplane.tests.helpers import geometry_resource, load_csv
+    from tongshu.demo.spatial import townships
+
+    areas = geometry_resource(
+        personas.provider_org, name="乡镇行政区域（示意）", key="乡镇代码", shape="区域范围"
+    )
+    lines = ["乡镇代码,区域范围"]
+    for township in townships()[:6]:
+        lines.append(f'{township["township_code"]},"{township["area"].replace(chr(34), chr(34) * 2)}"')
+    load_csv(personas.provider_admin, areas, "\n".join(lines) + "\n")
+
+    page.goto("/accounts/login/")
+    submit_login(page, personas.provider_admin.username, personas.password)
+    page.goto(f"/data/browse/{areas.pk}/")
+    shapes = page.locator("[data-testid=shape] svg path")
+    shapes.first.wait_for()
+    assert shapes.count() == 6
+    box = shapes.first.bounding_box()
+    assert box is not None and box["width"] > 20 and box["height"] > 20
+    page.locator("[data-testid=shape] details summary").first.click()
+    assert '"Polygon"' in page.locator("[data-testid=shape] code").first.inner_text()
+    screenshot(page, "data-browse-shapes")

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from .geojson import outline
 from .masking import mask_row, masked_fields
 from .schema import Column, ResourceSchema
 
@@ -47,6 +48,9 @@ def display_rows(
                 value = cell_value(column, value)
             elif value in names:
                 value = f"{value} {names[value]}"
-            cells.append({"value": value, "masked": column.field_name in kinds})
+            cell = {"value": value, "masked": column.field_name in kinds}
+            if column.check_rule == "geojson" and column.field_name not in kinds:
+                cell["shape"] = outline(value)  # drawn beside the text (None: the text alone)
+            cells.append(cell)
         result.append({"rid": row.get("_rid"), "cells": cells, "has_masked": bool(kinds)})
     return result

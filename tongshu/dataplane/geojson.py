@@ -68,3 +68,56 @@ def is_valid_geometry(text: str | None) -> bool:
     except (ValueError, TypeError):
         return False
     return geometry_problem(geometry) is None
+
+
+def _parts(geometry: dict[str, Any]) -> tuple[list[list[list[float]]], list[list[float]]]:
+    """The geometry's lines and rings (each a list of positions) and its points."""
+    kind = geometry["type"]
+    coordinates: Any = geometry.get("coordinates")  # a valid geometry's (see `geometry_problem`)
+    if kind == "GeometryCollection":
+        lines: list[list[list[float]]] = []
+        points: list[list[float]] = []
+        for part in geometry["geometries"]:
+            more_lines, more_points = _parts(part)
+            lines += more_lines
+            points += more_points
+        return lines, points
+    if kind == "Point":
+        return [], [coordinates]
+    if kind == "MultiPoint":
+        return [], list(coordinates)
+    if kind == "LineString":
+        return [coordinates], []
+    if kind in ("MultiLineString", "Polygon"):
+        return list(coordinates), []
+    return [ring for polygon in coordinates for ring in polygon], []  # MultiPolygon
+
+
+def outline(text: str | None, *, width: int = 96, height: int = 48) -> dict[str, Any] | None:
+    """A small drawing of a stored geometry for the data pages: an SVG path (`d`) and points (`dots`) in a
+    `width` × `height` box, longitude/latitude projected equirectangularly at the shape's middle latitude and fitted
+    to the box with its proportions kept. None for an empty or invalid value (the page then shows the text)."""
+    if not text or not is_valid_geometry(text):
+        return None
+    lines, points = _parts(json.loads(text))
+    positions = [p for line in lines for p in line] + points
+    if not positions:
+        return None
+    middle = math.radians((min(p[1] for p in positions) + max(p[1] for p in positions)) / 2)
+    scale_x = math.cos(middle)
+    xs = [p[0] * scale_x for p in positions]
+    ys = [p[1] for p in positions]
+    span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+    margin = 3
+    factor = min(width - 2 * margin, height - 2 * margin) / span
+    left = (width - (max(xs) - min(xs)) * factor) / 2
+    top = (height - (max(ys) - min(ys)) * factor) / 2
+
+    def at(position: list[float]) -> str:
+        x = left + (position[0] * scale_x - min(xs)) * factor
+        y = top + (max(ys) - position[1]) * factor  # north up
+        return f"{x:.1f},{y:.1f}"
+
+    path = " ".join("M" + " L".join(at(p) for p in line) for line in lines)
+    dots = [{"x": at(p).split(",")[0], "y": at(p).split(",")[1]} for p in points[:200]]
+    return {"d": path, "dots": dots, "width": width, "height": height, "kind": json.loads(text)["type"]}

@@ -155,3 +155,26 @@ def make_task(
             "contact": "0730-4221234",
         },
     )
+
+
+def geometry_resource(
+    provider: Any, *, name: str = "地块", key: str = "地块编号", shape: str = "几何"
+) -> Any:
+    """A published resource of a key item and a geometry item bound to the data element 几何 (check rule geojson),
+    its table evolved to the binding."""
+    from tongshu.catalog.models import InfoItem
+    from tongshu.catalog.tests.factories import make_resource
+    from tongshu.dataplane import evolution
+    from tongshu.standards.tests.factories import make_data_element
+
+    resource = make_resource(
+        provider,
+        name=name,
+        items=[(key, "C", "C..20", True, True, False), (shape, "M", "", False, False, False)],
+    )
+    element = make_data_element("几何", data_type="M", length="", check_rule="geojson")
+    InfoItem.objects.filter(version=resource.published_version, field_name="f002").update(
+        data_element=element
+    )
+    evolution.evolve(resource, None, resource.published_version)
+    return resource

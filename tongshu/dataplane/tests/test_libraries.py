@@ -17,7 +17,14 @@ from tongshu.dataplane.models import (
     RefreshStatus,
     ResourceData,
 )
-from tongshu.dataplane.tests.helpers import load_csv, make_people, people_csv, person_id, tab_bar
+from tongshu.dataplane.tests.helpers import (
+    geometry_resource,
+    load_csv,
+    make_people,
+    people_csv,
+    person_id,
+    tab_bar,
+)
 
 pytestmark = pytest.mark.django_db
 LIBRARY_ITEMS = [
@@ -185,9 +192,7 @@ def test_lineage_page_sits_under_the_data_browse_tab(personas, setup, client_for
 
 def test_geojson_geometry_rule(personas):
     """自然资源和空间地理: an item bound to the data element 几何 (check rule geojson) takes only GeoJSON geometry."""
-    from tongshu.catalog.models import InfoItem
     from tongshu.dataplane.geojson import is_valid_geometry
-    from tongshu.standards.tests.factories import make_data_element
 
     assert is_valid_geometry('{"type": "Point", "coordinates": [112.56, 29.52]}')
     assert is_valid_geometry(
@@ -196,17 +201,35 @@ def test_geojson_geometry_rule(personas):
     assert not is_valid_geometry('{"type": "Polygon", "coordinates": [[[112, 29], [113, 29], [113, 30]]]}')
     assert not is_valid_geometry('{"type": "Point", "coordinates": [200, 29]}')
     assert not is_valid_geometry('{"coordinates": [1, 2]}') and not is_valid_geometry("不是JSON")
-    parcels = make_resource(
-        personas.provider_org,
-        name="地块",
-        items=[("地块编号", "C", "C..20", True, True, False), ("几何", "M", "", False, False, False)],
-    )
-    element = make_data_element("几何", data_type="M", length="", check_rule="geojson")
-    InfoItem.objects.filter(version=parcels.published_version, field_name="f002").update(data_element=element)
-    evolution.evolve(parcels, None, parcels.published_version)
+    parcels = geometry_resource(personas.provider_org)
     good = '地块编号,几何\nD1,"{""type"": ""Point"", ""coordinates"": [112.56, 29.52]}"\n'
     assert load_csv(personas.provider_admin, parcels, good).status == BatchStatus.APPLIED
     bad = '地块编号,几何\nD2,"{""type"": ""Point""}"\n'
     batch = load_csv(personas.provider_admin, parcels, bad)
     assert batch.status == BatchStatus.REJECTED and batch.error_sample[0]["code"] == "geojson"
     assert len(live(parcels)) == 1
+
+
+def test_geometries_are_drawn_on_the_data_page(personas, client_for):
+    """A geometry item shows a small drawing of the shape (inline SVG, north up, fitted to its box) with the GeoJSON
+    text folded beside it; a value that is not a geometry is shown as text."""
+    from tongshu.dataplane.geojson import outline
+
+    square = outline(
+        '{"type": "Polygon", "coordinates": [[[112, 29], [113, 29], [113, 30], [112, 30], [112, 29]]]}'
+    )
+    assert square is not None and square["d"].startswith("M") and square["d"].count("L") == 4
+    corners = [tuple(map(float, p.strip("ML ").split(","))) for p in square["d"].split(" ")]
+    assert all(0 <= x <= 96 and 0 <= y <= 48 for x, y in corners)
+    assert corners[0][1] > corners[2][1]  # the southern edge is drawn below the northern one
+    point = outline('{"type": "Point", "coordinates": [112.56, 29.52]}')
+    assert point is not None and point["d"] == "" and len(point["dots"]) == 1
+    assert outline("不是JSON") is None and outline(None) is None
+    parcels = geometry_resource(personas.provider_org)
+    polygon = '{""type"": ""Polygon"", ""coordinates"": [[[112, 29], [113, 29], [113, 30], [112, 29]]]}'
+    load_csv(personas.provider_admin, parcels, f'地块编号,几何\nD1,"{polygon}"\n')
+    page = client_for(personas.provider_admin).get(f"/data/browse/{parcels.pk}/")
+    body = page.content.decode()
+    assert page.status_code == 200 and body.count('data-testid="shape"') == 1
+    assert "<svg" in body and '<path d="M' in body and "GeoJSON" in body
+    assert client_for(personas.outsider).get(f"/data/browse/{parcels.pk}/").status_code in (403, 404)
