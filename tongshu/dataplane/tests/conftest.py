@@ -48,3 +48,17 @@ def isolated_data_store(tmp_path: Any, settings: Any, worker_id: str) -> Any:
     settings.VAR_DIR = tmp_path
     yield settings.DATA_URL
     store.dispose_engines()
+
+
+@pytest.fixture
+def immediate_tasks(settings: Any) -> None:
+    """Tasks run at once, inside the call that enqueues them (modules that want it: `usefixtures`)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def resource(personas: Any) -> Any:
+    """The published population resource of the provider department (a module may define its own)."""
+    from .formats import population_resource
+
+    return population_resource(personas.provider_org)

@@ -18,20 +18,10 @@ from tongshu.dataplane import store
 from tongshu.dataplane.models import Batch, BatchStatus, ResourceData
 from tongshu.dataplane.schema import schema_for_version
 
-from .formats import GOOD, HEADER, csv_bytes, population_resource, xlsx_bytes
+from .formats import GOOD, HEADER, csv_bytes, xlsx_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("immediate_tasks")]
 ROWS = [dict(zip(HEADER, row, strict=True)) for row in GOOD]
-
-
-@pytest.fixture(autouse=True)
-def immediate_tasks(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
-@pytest.fixture
-def resource(personas):
-    return population_resource(personas.provider_org)
 
 
 @pytest.fixture

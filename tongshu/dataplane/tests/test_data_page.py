@@ -19,18 +19,8 @@ from tongshu.dataplane.views_sources import mark_text
 
 from .formats import GOOD, HEADER, csv_bytes, ods_bytes, population_resource, xlsx_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("immediate_tasks")]
 TAB = re.compile(r'data-tab="(\w+)"')
-
-
-@pytest.fixture(autouse=True)
-def immediate_tasks(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
-@pytest.fixture
-def resource(personas):
-    return population_resource(personas.provider_org)
 
 
 def loaded(personas, resource, rows=GOOD):

@@ -18,18 +18,12 @@ from .formats import (
     HEADER,
     csv_bytes,
     ods_bytes,
-    population_resource,
     with_cached_values,
     xlsx_bytes,
     zip_bomb_xlsx,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def resource(personas):
-    return population_resource(personas.provider_org)
 
 
 def rows_of(resource):

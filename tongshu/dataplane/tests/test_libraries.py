@@ -26,18 +26,13 @@ from tongshu.dataplane.tests.helpers import (
     tab_bar,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("immediate_tasks")]
 LIBRARY_ITEMS = [
     ("公民身份号码", "C", "C18", True, True, True),
     ("姓名", "C", "C..50", False, True, True),
     ("所属乡镇", "C", "C..20", False, True, False),
     ("低保状态", "C", "C..10", False, False, False),
 ]
-
-
-@pytest.fixture(autouse=True)
-def immediate_tasks(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture

@@ -23,19 +23,9 @@ from tongshu.dataplane.schema import schema_for_version
 from tongshu.dataplane.tasks import recover_stalled_batches
 from tongshu.security.models import AuditEntry
 
-from .formats import GOOD, csv_bytes, population_resource
+from .formats import GOOD, csv_bytes
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def immediate_tasks(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
-@pytest.fixture
-def resource(personas):
-    return population_resource(personas.provider_org)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("immediate_tasks")]
 
 
 @pytest.fixture

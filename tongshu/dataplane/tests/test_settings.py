@@ -18,16 +18,11 @@ from tongshu.dataplane.models import BatchMode, BatchStatus, ResourceData
 from tongshu.dataplane.schema import schema_for_version
 from tongshu.security.models import AuditEntry
 
-from .formats import GOOD, csv_bytes, population_resource
+from .formats import GOOD, csv_bytes
 
 pytestmark = pytest.mark.django_db
 BAD = ["430623199001011230", "王五", "1990-01-01"]  # wrong checksum
 CHANGED = "resource_data.settings_changed"
-
-
-@pytest.fixture
-def resource(personas):
-    return population_resource(personas.provider_org)
 
 
 @pytest.fixture

@@ -10,19 +10,9 @@ from tongshu.dataplane import services, store
 from tongshu.dataplane.models import Batch, BatchStatus, ResourceData
 from tongshu.dataplane.schema import schema_for_version
 
-from .formats import GOOD, csv_bytes, population_resource, xlsx_bytes
+from .formats import GOOD, csv_bytes, xlsx_bytes
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def immediate_tasks(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
-@pytest.fixture
-def resource(personas):
-    return population_resource(personas.provider_org)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("immediate_tasks")]
 
 
 def names(resource):

@@ -167,11 +167,6 @@ def test_number_cells_show_what_a_spreadsheet_shows():
 # --- through the API ----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def immediate_tasks(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
 def upload(client, resource, data: bytes, name: str, **fields):
     handle = io.BytesIO(data)
     handle.name = name
