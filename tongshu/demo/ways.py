@@ -129,6 +129,18 @@ def open_task(replay: Replay) -> None:
         )
 
 
+# The 户政 system's column names (pinyin initials) → the population resource's fields, in its interface and its database.
+HUZHENG_COLUMNS = {
+    "sfzh": "resident_id",
+    "xm": "name",
+    "xb": "sex",
+    "csrq": "birth_date",
+    "mz": "ethnic_group",
+    "hjdz": "address",
+    "lxdh": "phone",
+    "xzdm": "township_code",
+    "ssxz": "township",
+}
 # (settings, secret): the auth header value of an interface, or the URL of a database.
 EXAMPLE_SOURCES: list[tuple[dict[str, Any], str]] = [
     (
@@ -144,17 +156,7 @@ EXAMPLE_SOURCES: list[tuple[dict[str, Any], str]] = [
             "size_param": "size",
             "page_size": 500,
             "rows_path": "data.rows",
-            "mapping": {
-                "sfzh": "resident_id",
-                "xm": "name",
-                "xb": "sex",
-                "csrq": "birth_date",
-                "mz": "ethnic_group",
-                "hjdz": "address",
-                "lxdh": "phone",
-                "xzdm": "township_code",
-                "ssxz": "township",
-            },
+            "mapping": HUZHENG_COLUMNS,
         },
         "REPLACE-WITH-THE-KEY-ISSUED-BY-THE-PROVINCE",
     ),
@@ -167,17 +169,7 @@ EXAMPLE_SOURCES: list[tuple[dict[str, Any], str]] = [
             "cron": "30 2 * * *",
             "query": "select sfzh, xm, xb, csrq, mz, hjdz, lxdh, xzdm, ssxz, gxsj from rk_jbxx",
             "incremental_column": "gxsj",
-            "mapping": {
-                "sfzh": "resident_id",
-                "xm": "name",
-                "xb": "sex",
-                "csrq": "birth_date",
-                "mz": "ethnic_group",
-                "hjdz": "address",
-                "lxdh": "phone",
-                "xzdm": "township_code",
-                "ssxz": "township",
-            },
+            "mapping": HUZHENG_COLUMNS,
         },
         "postgresql://tongshu_reader:REPLACE-ME@192.0.2.10:5432/huzheng",
     ),
