@@ -158,14 +158,15 @@ def browse(actor: Any, resource: Any, query: BrowseQuery) -> BrowsePage:
     queryable = {column.field_name: column for column in schema.columns if column.is_queryable}
     masked = masked_fields(schema)
     exact = exact_only(actor, resource, masked)
-    conditions = []
+    conditions, guessed = [], []
     for name, text in query.filters.items():
         if not (text or "").strip():
             continue
         if name not in queryable:
             raise ValidationFailed("只能按可查询的信息项筛选", code="not_queryable", field=name)
         conditions.append(parse_filter(queryable[name], text, exact=name in exact))
-    guessed = [name for name, text in query.filters.items() if (text or "").strip() and name in exact]
+        if name in exact:
+            guessed.append(name)
     if guessed:
         _limit_masked_lookups(actor, resource, schema, guessed)
     fields = {column.field_name for column in schema.columns}

@@ -97,9 +97,15 @@ def outline(text: str | None, *, width: int = 96, height: int = 48) -> dict[str,
     """A small drawing of a stored geometry for the data pages: an SVG path (`d`) and points (`dots`) in a
     `width` × `height` box, longitude/latitude projected equirectangularly at the shape's middle latitude and fitted
     to the box with its proportions kept. None for an empty or invalid value (the page then shows the text)."""
-    if not text or not is_valid_geometry(text):
+    if not text:
         return None
-    lines, points = _parts(json.loads(text))
+    try:
+        geometry = json.loads(text)
+    except (ValueError, TypeError):
+        return None
+    if geometry_problem(geometry) is not None:
+        return None
+    lines, points = _parts(geometry)
     positions = [p for line in lines for p in line] + points
     if not positions:
         return None
@@ -113,11 +119,11 @@ def outline(text: str | None, *, width: int = 96, height: int = 48) -> dict[str,
     left = (width - (max(xs) - min(xs)) * factor) / 2
     top = (height - (max(ys) - min(ys)) * factor) / 2
 
-    def at(position: list[float]) -> str:
+    def at(position: list[float]) -> tuple[str, str]:
         x = left + (position[0] * scale_x - min(xs)) * factor
         y = top + (max(ys) - position[1]) * factor  # north up
-        return f"{x:.1f},{y:.1f}"
+        return f"{x:.1f}", f"{y:.1f}"
 
-    path = " ".join("M" + " L".join(at(p) for p in line) for line in lines)
-    dots = [{"x": at(p).split(",")[0], "y": at(p).split(",")[1]} for p in points[:200]]
-    return {"d": path, "dots": dots, "width": width, "height": height, "kind": json.loads(text)["type"]}
+    path = " ".join("M" + " L".join(",".join(at(p)) for p in line) for line in lines)
+    dots = [dict(zip(("x", "y"), at(p), strict=True)) for p in points[:200]]
+    return {"d": path, "dots": dots, "width": width, "height": height, "kind": geometry["type"]}
