@@ -116,9 +116,8 @@ class _KeyTracker:
         ).get_columns()
 
     def _set(self, hashes: pl.DataFrame) -> None:
-        self.bits.scatter(
-            pl.concat(self._positions(hashes)), True
-        )  # one scatter: each call copies the bit set
+        # One scatter for the four positions: each call copies the bit set.
+        self.bits.scatter(pl.concat(self._positions(hashes)), True)
 
     def _remember(self, hashes: pl.DataFrame) -> None:
         self.count += hashes.height
@@ -156,9 +155,8 @@ class _KeyTracker:
                 if repeated.height:
                     errors = pl.concat([errors, self._errors(repeated)]).sort("row")
         firsts = hashed.select("h1", "h2", pl.col(ROW).alias("first_row"))
-        if (
-            firsts["h1"].n_unique() < firsts.height
-        ):  # rare (a key repeated within the chunk): its first row only
+        # A key repeated within the chunk (rare): keep its first row only.
+        if firsts["h1"].n_unique() < firsts.height:
             firsts = firsts.unique(subset=["h1", "h2"], keep="first", maintain_order=True)
         self.firsts.append(firsts)
         self._remember(firsts)

@@ -138,9 +138,8 @@ def data_browse(request: HttpRequest, resource_id: int) -> HttpResponse:
         "tab": "browse",
     }
     template = "dataplane/browse/browse.html"
-    status = (
-        error.status if error is not None else 200
-    )  # the page shows the message; the status says what failed
+    # The page shows the message; its status says what failed.
+    status = error.status if error is not None else 200
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "browse-rows":
         template += "#rows"
         status = 200  # htmx swaps only a 2xx answer into the table
