@@ -72,6 +72,20 @@ def captcha_test_mode(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(captcha_settings, "CAPTCHA_TEST_MODE", True)
 
 
+@pytest.fixture
+def data_store(tmp_path: Any, settings: Any) -> Iterator[None]:
+    """A data plane of the test's own (a SQLite file, unless the run is on PostgreSQL) and var directory; tasks run at
+    once, so the live server applies a batch in its own thread as soon as it is submitted or its mapping confirmed."""
+    from tongshu.dataplane import store
+
+    if settings.DATA_URL.startswith("sqlite"):
+        settings.DATA_URL = f"sqlite:///{tmp_path / 'data.sqlite3'}"
+    settings.VAR_DIR = tmp_path
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    yield
+    store.dispose_engines()
+
+
 def screenshot(tab: Any, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

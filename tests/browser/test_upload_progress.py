@@ -9,23 +9,17 @@ from typing import Any
 
 import pytest
 
-from tongshu.dataplane import services, store
+from tongshu.dataplane import services
 from tongshu.dataplane.models import Batch, BatchStatus
 from tongshu.dataplane.tests.formats import GOOD, csv_bytes, population_resource
 
 from .conftest import screenshot, submit_login
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def data_store(tmp_path: Any, settings: Any) -> Any:
-    if settings.DATA_URL.startswith("sqlite"):
-        settings.DATA_URL = f"sqlite:///{tmp_path / 'data.sqlite3'}"
-    settings.VAR_DIR = tmp_path
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    yield
-    store.dispose_engines()
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("data_store"),
+]
 
 
 def _big_csv(rows: int) -> bytes:
