@@ -16,20 +16,12 @@ from tongshu.quality.tests.factories import IDS, load, make_population, populati
 
 from .conftest import screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def isolated_data_store(tmp_path, settings):
-    """Its own data-plane SQLite file; scores computed at once after each batch."""
-    from tongshu.dataplane import store
-
-    if settings.DATA_URL.startswith("sqlite"):
-        settings.DATA_URL = f"sqlite:///{tmp_path / 'data.sqlite3'}"
-    settings.VAR_DIR = tmp_path
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    yield
-    store.dispose_engines()
+# Its own data plane; scores computed at once after each batch (tasks run at once).
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("data_store"),
+]
 
 
 ROWS = [
