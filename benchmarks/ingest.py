@@ -179,20 +179,25 @@ def child_load(resource_id: int, source: Path, mode: str) -> None:
     import django
 
     django.setup()
-    from django.core.files.uploadedfile import TemporaryUploadedFile
 
     from tongshu.accounts.models import User
     from tongshu.catalog.models import Resource
+    from tongshu.core.upload_handlers import HashingTemporaryFileUploadHandler
     from tongshu.dataplane import indexing, services
 
     actor = User.objects.get(username="bench_admin")
     population = Resource.objects.get(pk=resource_id)
-    # An API upload of this size reaches the view as Django's temporary upload file, written while the request body
-    # was received: that happens before the clock starts, as it happens before any Tongshu code runs.
-    upload = TemporaryUploadedFile(source.name, "text/csv", source.stat().st_size, None)
+    # An API upload of this size reaches the view as Django's temporary upload file, written (and hashed, by the
+    # upload handler of settings.FILE_UPLOAD_HANDLERS) while the request body was received: that happens before the
+    # clock starts, as it happens before the view runs. The handler is fed the file as Django feeds it the body.
+    handler = HashingTemporaryFileUploadHandler()
+    handler.new_file("file", source.name, "text/csv", source.stat().st_size)
+    received = 0
     with open(source, "rb") as handle:
-        shutil.copyfileobj(handle, upload.file, 1 << 20)
-    upload.seek(0)
+        while block := handle.read(handler.chunk_size):
+            handler.receive_data_chunk(block, received)
+            received += len(block)
+    upload = handler.file_complete(received)
     started = time.perf_counter()
     batch = services.submit_file(actor, population, upload, file_name=source.name, mode=mode)
     submitted = time.perf_counter()

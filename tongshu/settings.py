@@ -39,6 +39,10 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 # one moves the file (a rename) instead of writing it a second time (dataplane.services.submit_file).
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "tongshu.core.upload_handlers.HashingTemporaryFileUploadHandler",  # hashes the file as it arrives
+]
 (VAR_DIR / "static").mkdir(exist_ok=True)
 
 

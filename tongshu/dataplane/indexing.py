@@ -1,7 +1,8 @@
 """Indexes after a first load: the load commits without indexes (its keys are proven unique by the pipeline), and
 this task builds them right after (the unique key index, indexes on queryable items and on `_batch`, on PostgreSQL
-the primary key, and any index the history table lacks), so a large first
-load is visible and its lock released sooner. The next batch of the resource builds any that are still missing
+the primary key, and any index the history table lacks), so a large first load is visible and its lock released
+sooner. On SQLite it also checkpoints the WAL the load's commit left (the table's pages are copied into the database
+file once, with the indexes'). The next batch of the resource builds any that are still missing
 (`store.BatchWriter`)."""
 
 from __future__ import annotations

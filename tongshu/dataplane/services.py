@@ -116,30 +116,35 @@ def submit_file(
     temporary = Path(spooled()) if callable(spooled) else None
     if temporary is not None and temporary.stat().st_size > limit:
         raise too_large
-    digest = hashlib.sha256()
     target = (
         upload_dir()
         / f"incoming-{hashlib.sha256(f'{resource.pk}{timezone.now().timestamp()}{file_name}'.encode()).hexdigest()[:16]}"
     )
-    size = 0
-    with open(temporary or target, "rb" if temporary else "wb") as handle:
-        reader = handle if temporary else stream
-        while chunk := reader.read(1 << 20):
-            size += len(chunk)
-            if size > limit:
-                handle.close()
+    # Hashed as the request body arrived (core.upload_handlers), or here.
+    content_hash = getattr(stream, "content_sha256", None) if temporary is not None else None
+    if content_hash is not None:
+        assert temporary is not None
+        size = temporary.stat().st_size
+    else:
+        digest, size = hashlib.sha256(), 0
+        with open(temporary or target, "rb" if temporary else "wb") as handle:
+            reader = handle if temporary else stream
+            while chunk := reader.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    handle.close()
+                    if temporary is None:
+                        target.unlink(missing_ok=True)
+                    raise too_large
+                digest.update(chunk)
                 if temporary is None:
-                    target.unlink(missing_ok=True)
-                raise too_large
-            digest.update(chunk)
-            if temporary is None:
-                handle.write(chunk)
+                    handle.write(chunk)
+        content_hash = digest.hexdigest()
     if size == 0:
         target.unlink(missing_ok=True)
         raise ValidationFailed("文件为空", code="empty_file")
     if temporary is not None:
         file_move_safe(str(temporary), str(target))  # a rename when on one filesystem, else a copy
-    content_hash = digest.hexdigest()
     try:
         with transaction.atomic():
             batch = Batch.objects.create(

@@ -66,6 +66,9 @@ SQLITE_PAGE_SIZE = 16384
 # and holds 30 MB less); a merge, which updates rows scattered over the table and its indexes, takes MERGE_CACHE_KIB.
 CACHE_KIB = 8192
 MERGE_CACHE_KIB = 32768
+WAL_AUTOCHECKPOINT = (
+    1000  # pages: SQLite's default, set back after a first load's commit (BatchWriter.commit)
+)
 # The scratch stage files are written once and read once, front to back: the largest page SQLite has.
 STAGE_PAGE_SIZE = 65536
 MARKERS_LOCK = WRITE_LOCK_BASE - 1  # … and of the marker table's migration
@@ -204,6 +207,12 @@ def ensure_indexes(schema: ResourceSchema, engine: sa.Engine | None = None) -> i
     for statement in missing:
         with engine.begin() as conn:
             statement(conn)
+    if is_sqlite(engine):
+        # A first load commits without checkpointing its WAL (`BatchWriter.commit`): copy it into the database file
+        # here, with the index pages, in one pass. PASSIVE: readers and writers are not waited for; what a reader
+        # still needs is copied by a later checkpoint.
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
     return len(missing)
 
 
@@ -600,6 +609,7 @@ class BatchWriter:
                 self._detach(conn)
                 if is_sqlite(self.engine):
                     conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")  # a pooled connection
+                    conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
             finally:
                 conn.close()
                 self._connection = None
@@ -747,6 +757,11 @@ class BatchWriter:
                 applied_at=self.now,
             )
         )
+        if self._direct and is_sqlite(self.engine):
+            # The commit of a first load would checkpoint its WAL (its whole table, copied into the database file
+            # before the batch is reported applied): the index task does that right after, together with the
+            # indexes it writes (`ensure_indexes`). Back to SQLite's default in __exit__ (a pooled connection).
+            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
         _commit(conn)
         self._detach(conn)
         return self.summary

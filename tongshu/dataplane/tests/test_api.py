@@ -255,8 +255,8 @@ def test_upload_limits_and_formats(personas, resource, client_for, settings):
 def test_a_spooled_upload_is_moved_into_place_not_copied(
     personas, resource, client_for, settings, tmp_path, django_capture_on_commit_callbacks
 ):
-    """Uploads past FILE_UPLOAD_MAX_MEMORY_SIZE arrive as Django temporary files: accepting one moves it (hash and
-    size from the file itself); a repeated idempotency key or a file over the limit leaves no file behind."""
+    """Uploads past FILE_UPLOAD_MAX_MEMORY_SIZE arrive as Django temporary files, hashed as they arrive
+    (core.upload_handlers): accepting one moves it; a repeated idempotency key or a file over the limit leaves no file behind."""
     import hashlib
 
     spool = tmp_path / "spool"
@@ -275,6 +275,10 @@ def test_a_spooled_upload_is_moved_into_place_not_copied(
     assert not list(spool.iterdir())
     again = upload(client, resource, data, "人口.csv", HTTP_IDEMPOTENCY_KEY="s1")
     assert again.status_code == 202 and again.json()["batch_id"] == batch.pk
+    other = upload(
+        client, resource, data + data.splitlines(keepends=True)[-1], "人口.csv", HTTP_IDEMPOTENCY_KEY="s1"
+    )
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_conflict"
     settings.DATAPLANE_UPLOAD_LIMITS_MB = {**settings.DATAPLANE_UPLOAD_LIMITS_MB, "csv": 0}
     too_big = upload(client, resource, data, "人口2.csv")
     assert too_big.status_code == 413 and too_big.json()["code"] == "file_too_large"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import sqlite3
 from pathlib import Path
 
 import polars as pl
@@ -201,6 +203,31 @@ def test_a_new_sqlite_store_uses_the_bulk_page_size(data_url):
     with store.get_engine().connect() as conn:
         assert conn.exec_driver_sql("PRAGMA page_size").scalar() == store.SQLITE_PAGE_SIZE == 16384
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_a_first_load_leaves_its_wal_checkpoint_to_the_index_task(data_url):
+    """The first load's commit does not copy its WAL into the database file (the index task does, with the index
+    pages), and the pooled connection it used checkpoints by itself again afterwards."""
+    if not data_url.startswith("sqlite"):
+        pytest.skip("SQLite's WAL")
+    first = run(GOOD, 1)
+    assert first.status == "applied" and first.summary.indexes_pending
+    with store.get_engine().connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == store.WAL_AUTOCHECKPOINT == 1000
+    table, _history = store.build_tables(store.get_engine(), SCHEMA)
+
+    def in_database_file() -> int:  # the rows the database file itself holds, its WAL ignored
+        database = Path(data_url.removeprefix("sqlite:///"))
+        with contextlib.closing(sqlite3.connect(f"file:{database}?immutable=1", uri=True)) as file_only:
+            try:
+                return file_only.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0]
+            except sqlite3.OperationalError:  # the table itself is still only in the WAL
+                return 0
+
+    assert in_database_file() == 0
+    assert store.ensure_indexes(SCHEMA) > 0
+    assert in_database_file() == 2
+    assert [r["name"] for r in store.read_rows(SCHEMA)] == ["张三", "李四"]
 
 
 def _check(body: str) -> str:
