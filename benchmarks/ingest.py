@@ -353,7 +353,8 @@ def report(options: argparse.Namespace, runs: dict, floors: dict) -> None:
     print(
         "First loads commit without indexes (their keys are checked unique across the batch); the unique key index,"
         " the query indexes (queryable items, _batch) and on PostgreSQL the primary key are built right after by the"
-        " task dataplane.indexing.build_query_indexes:"
+        " task dataplane.indexing.build_query_indexes, which on SQLite also checkpoints the load's WAL into the"
+        " database file (the floor's commit does its checkpoint inside its time):"
     )
     for backend, pairs in runs.items():
         including = median(

@@ -65,6 +65,9 @@ class Rule:
     reason: str
     broken: pl.Expr
     severity: str = ERROR
+    # Columns `broken` reads that several rules share (name → expression): computed once per chunk, before the rules,
+    # by `validate` (polars' common-subexpression elimination did not share a checksum between two rules).
+    helpers: tuple[tuple[str, pl.Expr], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -340,19 +343,27 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
             Rule("pattern", name, "格式不符合要求", present & ~raw.str.contains(f"^(?:{column.pattern})$"))
         )
     if column.check_rule == "resident_id":
-        valid = resident_id_is_valid(name)
         # A number shaped like an ID whose address code no GB/T 2260 code can have is reported for that, once,
-        # whatever its check character; every other bad number fails the checksum rule. (The checksum expression
-        # is used by two rules only: it is the costly part of a load.)
-        impossible = (
-            raw.str.contains(r"^\d{17}[0-9Xx]$") & malformed_division(raw, divisions, resident_id=True)
-        ).fill_null(False)
+        # whatever its check character; every other bad number fails the checksum rule. The checksum and the
+        # address check are the costly part of a load and serve three rules: computed once, as helper columns.
+        helpers = (
+            (f"__valid_{name}", resident_id_is_valid(name)),
+            (
+                f"__impossible_{name}",
+                (
+                    raw.str.contains(r"^\d{17}[0-9Xx]$")
+                    & malformed_division(raw, divisions, resident_id=True)
+                ).fill_null(False),
+            ),
+        )
+        valid, impossible = pl.col(f"__valid_{name}"), pl.col(f"__impossible_{name}")
         rules.append(
             Rule(
                 "resident_id",
                 name,
                 "居民身份证号码校验失败（GB 11643）",
                 present & ~impossible & ~valid,
+                helpers=helpers,
             )
         )
         rules.append(
@@ -361,6 +372,7 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
                 name,
                 "身份证号码的地址码不是可能的行政区划代码（省级代码或地市代码不成立，GB/T 2260）",
                 present & impossible,
+                helpers=helpers,
             )
         )
         if divisions:
@@ -372,6 +384,7 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
                     "身份证号码的地址码不在现行行政区划代码中（可能是已撤销的区划）",
                     present & valid & ~impossible & ~prefix.is_in(list(divisions)),
                     severity=WARNING,
+                    helpers=helpers,
                 )
             )
     elif column.check_rule == "credit_code":
@@ -598,6 +611,9 @@ def validate(frame: pl.DataFrame, schema: ResourceSchema, rules: list[Rule]) -> 
     frame = clean(frame, schema)
     typed = typed_values(frame, schema)
     both = frame.hstack(typed.rename({name: typed_name(name) for name in typed.columns}))
+    helpers = {name: expression for rule in rules for name, expression in rule.helpers}
+    if helpers:
+        both = both.with_columns([expression.alias(name) for name, expression in helpers.items()])
     # One lazy query: polars evaluates the rules in parallel and computes shared parts (a checksum used by two
     # rules) once.
     masks = (
