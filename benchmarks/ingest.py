@@ -183,9 +183,12 @@ def child_load(resource_id: int, source: Path, mode: str) -> None:
     from tongshu.accounts.models import User
     from tongshu.catalog.models import Resource
     from tongshu.core.upload_handlers import HashingTemporaryFileUploadHandler
-    from tongshu.dataplane import indexing, services
+    from tongshu.dataplane import indexing, services, store
 
     actor = User.objects.get(username="bench_admin")
+    # What a running worker has done once, before its first batch (the floors connect before their clocks too): the
+    # data-plane engine created and connected, the batch-marker table checked.
+    store.ensure_markers()
     population = Resource.objects.get(pk=resource_id)
     # An API upload of this size reaches the view as Django's temporary upload file, written (and hashed, by the
     # upload handler of settings.FILE_UPLOAD_HANDLERS) while the request body was received: that happens before the

@@ -28,6 +28,8 @@ CHUNK_BYTES = 6 << 20
 # blocks at once. Reading a million-row file grew the process by 100 MB with 1 MB blocks, 60 MB with 256 KB blocks and
 # 40 MB with 128 KB blocks, and took no longer.
 BLOCK_BYTES = 128 << 10
+# The first chunk is smaller: the database starts writing as soon as it is validated, while the next is read.
+FIRST_CHUNK_BYTES = 1 << 20
 SNIFF_BYTES = 256 << 10
 
 
@@ -146,7 +148,7 @@ def read_csv(
                     raise RaggedRows()
                 pending.append(batch)
                 pending_bytes += batch.nbytes
-                if pending_bytes >= chunk_bytes:
+                if pending_bytes >= (chunk_bytes if row > 2 else min(chunk_bytes, FIRST_CHUNK_BYTES)):
                     yield assemble()
             if ragged:
                 raise RaggedRows()
