@@ -446,15 +446,14 @@ def cross_rules(rules: Iterable[CrossRule]) -> list[Rule]:
             )
         elif rule.kind == "id_sex":
             id_field, sex_field = rule.fields
-            odd = pl.col(id_field).str.slice(16, 1).cast(pl.Int32, strict=False) % 2 == 1
-            expected = pl.when(odd).then(pl.lit("1")).otherwise(pl.lit("2"))
-            sex = pl.col(sex_field).replace({"男": "1", "女": "2", "男性": "1", "女性": "2"})
-            broken = (
-                ~_blank(id_field)
-                & ~_blank(sex_field)
-                & sex.is_in(["1", "2"])
-                & (sex != expected).fill_null(False)
+            # GB 11643: the 17th digit is odd for men (GB/T 2261.1 code 1), even for women (2). Compared as parities
+            # (integers, not strings); a sex value that is neither code nor name, or an ID without a digit there,
+            # is left to the other rules.
+            digit = pl.col(id_field).str.slice(16, 1).cast(pl.Int8, strict=False)
+            sex = pl.col(sex_field).replace_strict(
+                {"1": 1, "2": 2, "男": 1, "女": 2, "男性": 1, "女性": 2}, default=None, return_dtype=pl.Int8
             )
+            broken = (digit % 2 != sex % 2).fill_null(False)
             built.append(
                 Rule("id_sex", sex_field, rule.reason or "性别与身份证号码不一致", broken, rule.severity)
             )
