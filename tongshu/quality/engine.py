@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from tongshu.core.checksums import ID_CHECK, ID_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
+from tongshu.core.checksums import ID_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
 from tongshu.dataplane.geojson import is_valid_geometry
 from tongshu.dataplane.schema import (
     BOOLEAN_TYPES,
@@ -150,25 +150,32 @@ def _id_tables() -> list[pl.Series]:
     return _ID_TABLES
 
 
-def resident_id_is_valid(name: str) -> pl.Expr:
-    """GB 11643: 17 digits + check character, valid birth date. The body is read as one integer and its checksum
-    looked up by digit groups, which is far cheaper on a million rows than seventeen string slices."""
+ID_SHAPE = r"^\d{17}[0-9Xx]$"
+
+
+def resident_id_checks(name: str) -> tuple[pl.Expr, pl.Expr]:
+    """GB 11643, in two parts that `resident_id_is_valid` combines: the shape (17 digits and a check character) and,
+    for a value of that shape, the checksum and the birth date. The body is read as one integer and its weighted sum
+    looked up by digit groups, which is far cheaper on a million rows than seventeen string slices; the check
+    character is compared as a number (X is 10: the weighted sum of all eighteen is 1 modulo 11)."""
     value = pl.col(name)
     body = value.str.slice(0, 17).cast(pl.Int64, strict=False)
     parts = []
     for (start, width), table in zip(_ID_GROUPS, _id_tables(), strict=True):
         group = body // 10 ** (17 - start - width) % 10**width
         parts.append(pl.lit(table).gather(group).cast(pl.Int32))
-    total = pl.sum_horizontal(parts) % 11
-    expected = total.replace_strict(dict(enumerate(ID_CHECK)), return_dtype=pl.String, default=None)
-    last = value.str.slice(17, 1).str.to_uppercase()
+    check = (
+        value.str.slice(17, 1).cast(pl.Int32, strict=False).fill_null(10)
+    )  # of the right shape: a digit or X
     birth = value.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
-    return (
-        (value.str.len_bytes() == 18)
-        & value.str.contains(r"^\d{17}[0-9Xx]$")
-        & (last == expected)
-        & birth.is_not_null()
-    ).fill_null(False)
+    checksum_and_birth = ((pl.sum_horizontal(parts) + check) % 11 == 1) & birth.is_not_null()
+    return value.str.contains(ID_SHAPE), checksum_and_birth
+
+
+def resident_id_is_valid(name: str) -> pl.Expr:
+    """GB 11643: 17 digits + check character, the checksum right, a valid birth date."""
+    shape, checksum_and_birth = resident_id_checks(name)
+    return (shape & checksum_and_birth).fill_null(False)
 
 
 def credit_code_is_valid(name: str) -> pl.Expr:
@@ -346,17 +353,15 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
         # A number shaped like an ID whose address code no GB/T 2260 code can have is reported for that, once,
         # whatever its check character; every other bad number fails the checksum rule. The checksum and the
         # address check are the costly part of a load and serve three rules: computed once, as helper columns.
+        shape, checksum_and_birth = resident_id_checks(name)
         helpers = (
-            (f"__valid_{name}", resident_id_is_valid(name)),
-            (
-                f"__impossible_{name}",
-                (
-                    raw.str.contains(r"^\d{17}[0-9Xx]$")
-                    & malformed_division(raw, divisions, resident_id=True)
-                ).fill_null(False),
-            ),
+            (f"__id_shape_{name}", shape.fill_null(False)),
+            (f"__id_checksum_{name}", checksum_and_birth.fill_null(False)),
+            (f"__id_malformed_{name}", malformed_division(raw, divisions, resident_id=True).fill_null(False)),
         )
-        valid, impossible = pl.col(f"__valid_{name}"), pl.col(f"__impossible_{name}")
+        shaped = pl.col(f"__id_shape_{name}")
+        valid = shaped & pl.col(f"__id_checksum_{name}")
+        impossible = shaped & pl.col(f"__id_malformed_{name}")
         rules.append(
             Rule(
                 "resident_id",

@@ -103,6 +103,23 @@ def test_a_date_time_item_takes_a_bare_date_as_midnight_and_a_minimum_length_is_
     ]
 
 
+def test_the_resident_id_rule_agrees_with_the_reference_checksum():
+    """Every check character for a spread of bodies (valid dates), plus wrong shapes: the column-wise rule accepts
+    exactly the numbers GB 11643's reference computation (core.checksums) accepts."""
+    from tongshu.core.checksums import is_valid_resident_id
+    from tongshu.quality.engine import resident_id_is_valid
+
+    values = []
+    for n in range(300):
+        body = f"{430000 + n * 37 % 10000:06d}{1950 + n % 70}{n % 12 + 1:02d}{n % 28 + 1:02d}{n * 7 % 1000:03d}"
+        values.extend(body + check for check in "0123456789Xx")
+    values += ["43062319900101123", "4306231990010112345", "43062319900101123Y", "4306231990o101123X", "", None]
+    expected = [bool(v) and is_valid_resident_id(v) for v in values]
+    got = pl.DataFrame({"id": values}).select(resident_id_is_valid("id")).to_series().to_list()
+    assert got == expected
+    assert len({v[:17] for v, ok in zip(values, got, strict=True) if ok}) == 300  # one check character a body
+
+
 def test_first_load_upsert_history_and_as_of(data_url):
     first = run(GOOD, 1)
     assert first.status == "applied" and first.summary.inserted == 2
