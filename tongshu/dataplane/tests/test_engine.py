@@ -111,9 +111,18 @@ def test_the_resident_id_rule_agrees_with_the_reference_checksum():
 
     values = []
     for n in range(300):
-        body = f"{430000 + n * 37 % 10000:06d}{1950 + n % 70}{n % 12 + 1:02d}{n % 28 + 1:02d}{n * 7 % 1000:03d}"
+        body = (
+            f"{430000 + n * 37 % 10000:06d}{1950 + n % 70}{n % 12 + 1:02d}{n % 28 + 1:02d}{n * 7 % 1000:03d}"
+        )
         values.extend(body + check for check in "0123456789Xx")
-    values += ["43062319900101123", "4306231990010112345", "43062319900101123Y", "4306231990o101123X", "", None]
+    values += [
+        "43062319900101123",
+        "4306231990010112345",
+        "43062319900101123Y",
+        "4306231990o101123X",
+        "",
+        None,
+    ]
     expected = [bool(v) and is_valid_resident_id(v) for v in values]
     got = pl.DataFrame({"id": values}).select(resident_id_is_valid("id")).to_series().to_list()
     assert got == expected
