@@ -22,6 +22,7 @@ whatever happens to the process.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import io
 import itertools
@@ -547,6 +548,8 @@ class BatchWriter:
         self._next_rid = 1  # PostgreSQL first load: `_rid` numbered by the load (see __enter__)
         self._stage: SqliteStage | None = None
         self._attached: list[str] = []
+        self._copy: Any = None  # PostgreSQL: the batch's COPY while it is open (`_write_postgres`)
+        self._copy_stack: contextlib.ExitStack | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
     def __enter__(self) -> BatchWriter:
@@ -603,6 +606,7 @@ class BatchWriter:
         if conn is None:
             return
         try:
+            self._end_copy(exc if exc is not None else RuntimeError("batch not committed"))
             _rollback(conn)
         finally:
             try:
@@ -622,6 +626,7 @@ class BatchWriter:
 
     def abort(self) -> None:
         if self._connection is not None:
+            self._end_copy(RuntimeError("batch aborted"))
             _rollback(self._connection)
 
     # --- writing --------------------------------------------------------------------------------------------------
@@ -695,24 +700,42 @@ class BatchWriter:
             )
 
     def _write_postgres(self, payload: bytes) -> None:
+        """One COPY for the whole batch, opened by the first chunk and finished by `commit`: the server parses each
+        chunk as it arrives while the next is prepared (a COPY a chunk waited for each to finish)."""
         assert self._connection is not None
-        names = ", ".join(_quote(self.engine, name) for name in self.columns)
-        if self._direct:
-            target = _qualified(self.engine, self.table)
-            frame_columns = f"{names}, _rid"
+        if self._copy is None:
+            names = ", ".join(_quote(self.engine, name) for name in self.columns)
+            if self._direct:
+                target = _qualified(self.engine, self.table)
+                frame_columns = f"{names}, _rid"
+            else:
+                target, frame_columns = self._staging, names
+            raw = self._connection.connection.driver_connection
+            stack = contextlib.ExitStack()
+            cursor = stack.enter_context(raw.cursor())  # type: ignore[union-attr]
+            self._copy = stack.enter_context(
+                cursor.copy(f"COPY {target} ({frame_columns}) FROM STDIN (FORMAT csv, NULL '\\N')")
+            )
+            self._copy_stack = stack
+        self._copy.write(payload)
+
+    def _end_copy(self, failure: BaseException | None = None) -> None:
+        """Finish the open COPY: with no failure its rows are in (a server error raises here); with one it is
+        cancelled (the transaction is then rolled back)."""
+        stack, self._copy, self._copy_stack = self._copy_stack, None, None
+        if stack is None:
+            return
+        if failure is None:
+            stack.close()
         else:
-            target, frame_columns = self._staging, names
-        raw = self._connection.connection.driver_connection
-        with (
-            raw.cursor() as cursor,  # type: ignore[union-attr]
-            cursor.copy(f"COPY {target} ({frame_columns}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy,
-        ):
-            copy.write(payload)
+            with contextlib.suppress(Exception):  # the cancelled COPY's own error: the rollback follows
+                stack.__exit__(type(failure), failure, failure.__traceback__)
 
     # --- applying -------------------------------------------------------------------------------------------------
     def commit(self) -> WriteSummary:
         conn = self._connection
         assert conn is not None
+        self._end_copy()
         if is_sqlite(self.engine):
             assert self._stage is not None
             last = self._stage.finish()

@@ -197,6 +197,38 @@ def test_duplicate_keys_across_chunks_name_the_first_row(data_url):
     assert rows() == [("11010519491231002X", "张三", "2"), ("430623199001011237", "李四", "1")]
 
 
+@pytest.mark.parametrize("first_load", [True, False])
+def test_a_batch_failing_after_rows_were_written_leaves_nothing(data_url, first_load):
+    """Rows already sent (on PostgreSQL into the batch's open COPY, on SQLite into its stage) are dropped when a later
+    chunk rejects the batch or the source fails; the store's connection serves the next batch as usual."""
+    if not first_load:
+        run(GOOD, 1)
+    before = rows()
+    (whole,) = chunks_of(GOOD + "430623199001011236,坏校验,1,19900101,1\n")
+    result = pipeline.run_pipeline(
+        SCHEMA,
+        [whole.slice(n, 1) for n in range(whole.height)],
+        batch_id=2,
+        mode="upsert",
+        policy="reject",
+        rules=rules_for(SCHEMA, []),
+    )
+    assert result.status == "rejected" and rows() == before and store.applied_batch(2) is None
+
+    def failing():
+        yield from (whole.slice(n, 1) for n in range(2))
+        raise OSError("upstream went away")
+
+    with pytest.raises(OSError):
+        pipeline.run_pipeline(
+            SCHEMA, failing(), batch_id=3, mode="upsert", policy="reject", rules=rules_for(SCHEMA, [])
+        )
+    assert rows() == before and store.applied_batch(3) is None
+    changed = GOOD.replace("李四", "李四改")
+    assert run(changed, 4).status == "applied"
+    assert [r[1] for r in rows()] == ["张三", "李四改"]
+
+
 def test_a_first_load_in_many_stage_parts_keeps_every_row_in_order(data_url, monkeypatch):
     """SQLite stages a first load in parts copied in as they fill (at most eight: the last takes the rest)."""
     monkeypatch.setattr(store.SqliteStage, "PART_ROWS", (1, 2, 1, 1, 1, 1, 1))
