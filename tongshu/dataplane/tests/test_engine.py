@@ -56,6 +56,19 @@ def run(text: str, batch_id: int, mode: str = "upsert", policy: str = "reject", 
     )
 
 
+def run_rows(text: str, batch_id: int, mode: str = "upsert", policy: str = "reject"):
+    """The pipeline over the CSV's rows, each its own chunk (what many chunks do, on a few rows)."""
+    (whole,) = chunks_of(text)
+    return pipeline.run_pipeline(
+        SCHEMA,
+        [whole.slice(n, 1) for n in range(whole.height)],
+        batch_id=batch_id,
+        mode=mode,
+        policy=policy,
+        rules=rules_for(SCHEMA, []),
+    )
+
+
 def rows():
     return sorted((r["id_no"], r["name"], r["sex"]) for r in store.read_rows(SCHEMA))
 
@@ -182,11 +195,7 @@ def test_duplicate_keys_across_chunks_name_the_first_row(data_url):
         "430623199001011236,又坏,1,19900101,1\n"  # row 6 repeats the bad row 5
         "11010519491231002X,张三又,2,1949-12-31,1\n"  # row 7 repeats row 2
     )
-    (whole,) = chunks_of(text)
-    mapped = [whole.slice(n, 1) for n in range(whole.height)]
-    result = pipeline.run_pipeline(
-        SCHEMA, mapped, batch_id=1, mode="upsert", policy="skip", rules=rules_for(SCHEMA, [])
-    )
+    result = run_rows(text, 1, policy="skip")
     duplicates = {e["row"]: e["reason"] for e in result.errors_sample if e["code"] == "duplicate_key"}
     assert duplicates == {
         4: "主键重复（与第3行相同）",
@@ -204,18 +213,11 @@ def test_a_batch_failing_after_rows_were_written_leaves_nothing(data_url, first_
     if not first_load:
         run(GOOD, 1)
     before = rows()
-    (whole,) = chunks_of(GOOD + "430623199001011236,坏校验,1,19900101,1\n")
-    result = pipeline.run_pipeline(
-        SCHEMA,
-        [whole.slice(n, 1) for n in range(whole.height)],
-        batch_id=2,
-        mode="upsert",
-        policy="reject",
-        rules=rules_for(SCHEMA, []),
-    )
+    result = run_rows(GOOD + "430623199001011236,坏校验,1,19900101,1\n", 2)
     assert result.status == "rejected" and rows() == before and store.applied_batch(2) is None
 
     def failing():
+        (whole,) = chunks_of(GOOD)
         yield from (whole.slice(n, 1) for n in range(2))
         raise OSError("upstream went away")
 
@@ -238,15 +240,7 @@ def test_a_first_load_in_many_stage_parts_keeps_every_row_in_order(data_url, mon
         body = f"430623{birth}{n:03d}"
         lines.append(f"{body}{_check(body)},人{n},,{birth},{n}")
     text = "公民身份号码,姓名,性别,出生日期,年收入\n" + "\n".join(lines) + "\n"
-    (whole,) = chunks_of(text)
-    result = pipeline.run_pipeline(
-        SCHEMA,
-        [whole.slice(n, 1) for n in range(whole.height)],
-        batch_id=1,
-        mode="replace",
-        policy="reject",
-        rules=rules_for(SCHEMA, []),
-    )
+    result = run_rows(text, 1, mode="replace")
     assert result.status == "applied" and result.summary.inserted == 12
     loaded = list(store.read_rows(SCHEMA))
     assert [r["name"] for r in loaded] == [f"人{n}" for n in range(12)]
