@@ -239,8 +239,9 @@ def run_pipeline(
 
     A producer thread reads, validates and prepares the next chunks (up to `AHEAD_CHUNKS`; polars and Arrow release
     the GIL) while this thread writes the current one (and reports `progress`, the rows read so far, from this
-    thread: the control plane's connection is this thread's): on PostgreSQL the server does the COPY work on the other core; on SQLite the ADBC driver writes
-    the chunk's Arrow columns into the batch's stage file without holding the GIL (`store.SqliteStage`)."""
+    thread: the control plane's connection is this thread's): on PostgreSQL the server does the COPY work on the
+    other core; on SQLite the ADBC driver writes the chunk's Arrow columns into the batch's stage file without
+    holding the GIL (`store.SqliteStage`)."""
     report = ErrorReport(report_path)
     tracker = _KeyTracker(schema)
     state = {"rejecting": False, "total": 0}

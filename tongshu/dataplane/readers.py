@@ -142,14 +142,16 @@ def read_csv(
             pending_bytes = 0
             return frame
 
+        limit = min(chunk_bytes, FIRST_CHUNK_BYTES)  # the first chunk's; then chunk_bytes
         try:
             for batch in reader:
                 if ragged:
                     raise RaggedRows()
                 pending.append(batch)
                 pending_bytes += batch.nbytes
-                if pending_bytes >= (chunk_bytes if row > 2 else min(chunk_bytes, FIRST_CHUNK_BYTES)):
+                if pending_bytes >= limit:
                     yield assemble()
+                    limit = chunk_bytes
             if ragged:
                 raise RaggedRows()
             if pending:

@@ -67,9 +67,8 @@ SQLITE_PAGE_SIZE = 16384
 # and holds 30 MB less); a merge, which updates rows scattered over the table and its indexes, takes MERGE_CACHE_KIB.
 CACHE_KIB = 8192
 MERGE_CACHE_KIB = 32768
-WAL_AUTOCHECKPOINT = (
-    1000  # pages: SQLite's default, set back after a first load's commit (BatchWriter.commit)
-)
+# Pages: SQLite's default, set back on the connection after a first load's commit (BatchWriter.commit).
+WAL_AUTOCHECKPOINT = 1000
 # The scratch stage files are written once and read once, front to back: the largest page SQLite has.
 STAGE_PAGE_SIZE = 65536
 MARKERS_LOCK = WRITE_LOCK_BASE - 1  # … and of the marker table's migration

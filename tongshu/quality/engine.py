@@ -164,9 +164,8 @@ def resident_id_checks(name: str) -> tuple[pl.Expr, pl.Expr]:
     for (start, width), table in zip(_ID_GROUPS, _id_tables(), strict=True):
         group = body // 10 ** (17 - start - width) % 10**width
         parts.append(pl.lit(table).gather(group).cast(pl.Int32))
-    check = (
-        value.str.slice(17, 1).cast(pl.Int32, strict=False).fill_null(10)
-    )  # of the right shape: a digit or X
+    # Of the right shape, the check character is a digit or X (10).
+    check = value.str.slice(17, 1).cast(pl.Int32, strict=False).fill_null(10)
     birth = value.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
     checksum_and_birth = ((pl.sum_horizontal(parts) + check) % 11 == 1) & birth.is_not_null()
     return value.str.contains(ID_SHAPE), checksum_and_birth
@@ -618,8 +617,7 @@ def validate(frame: pl.DataFrame, schema: ResourceSchema, rules: list[Rule]) -> 
     helpers = {name: expression for rule in rules for name, expression in rule.helpers}
     if helpers:
         both = both.with_columns([expression.alias(name) for name, expression in helpers.items()])
-    # One lazy query: polars evaluates the rules in parallel and computes shared parts (a checksum used by two
-    # rules) once.
+    # One lazy query: polars evaluates the rules in parallel (what several rules share is in the helper columns).
     masks = (
         both.lazy()
         .select([rule.broken.fill_null(False).alias(f"m{i}") for i, rule in enumerate(rules)])
