@@ -119,11 +119,13 @@ class _KeyTracker:
             (pl.col("h2") // (1 << 32) % size).alias("p3"),
         ).get_columns()
 
-    def _set(self, hashes: pl.DataFrame) -> None:
+    def _set(self, positions: list[pl.Series]) -> None:
         # One scatter for the four positions: each call copies the bit set.
-        self.bits.scatter(pl.concat(self._positions(hashes)), True)
+        self.bits.scatter(pl.concat(positions), True)
 
-    def _remember(self, hashes: pl.DataFrame) -> None:
+    def _remember(self, hashes: pl.DataFrame, positions: list[pl.Series] | None) -> None:
+        """Add a chunk's keys (already appended to `firsts`); `positions` are theirs in the current bit set, if
+        known."""
         self.count += hashes.height
         if self.count * self.BITS_PER_KEY > self.bits.len():  # keep false positives rare: grow and re-add all
             size = self.bits.len()
@@ -131,8 +133,9 @@ class _KeyTracker:
                 size *= 4
             self.bits = self._empty(size)
             for frame in self.firsts:
-                self._set(frame)
-        self._set(hashes)
+                self._set(self._positions(frame))
+            return
+        self._set(positions if positions is not None else self._positions(hashes))
 
     def check(self, typed: pl.DataFrame, errors: pl.DataFrame) -> pl.DataFrame:
         if not self.keys:
@@ -144,8 +147,11 @@ class _KeyTracker:
             key.hash(self.SEEDS[0]).alias("h1"),
             key.hash(self.SEEDS[1]).alias("h2"),
         )
+        # The chunk's positions in the bit set: looked up here, then set (`_remember`).
+        positions: list[pl.Series] | None = self._positions(hashed)
         if self.firsts:
-            p0, p1, p2, p3 = (self.bits.gather(positions) for positions in self._positions(hashed))
+            assert positions is not None
+            p0, p1, p2, p3 = (self.bits.gather(each) for each in positions)
             maybe = p0 & p1 & p2 & p3
             candidates = hashed.filter(maybe)
             if candidates.height:
@@ -162,8 +168,9 @@ class _KeyTracker:
         # A key repeated within the chunk (rare): keep its first row only.
         if firsts["h1"].n_unique() < firsts.height:
             firsts = firsts.unique(subset=["h1", "h2"], keep="first", maintain_order=True)
+            positions = None  # those of the rows kept are computed again
         self.firsts.append(firsts)
-        self._remember(firsts)
+        self._remember(firsts, positions)
         return errors
 
     def _errors(self, repeated: pl.DataFrame) -> pl.DataFrame:
