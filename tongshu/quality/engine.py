@@ -153,11 +153,12 @@ def _id_tables() -> list[pl.Series]:
 ID_SHAPE = r"^\d{17}[0-9Xx]$"
 
 
-def resident_id_checks(name: str) -> tuple[pl.Expr, pl.Expr]:
-    """GB 11643, in two parts that `resident_id_is_valid` combines: the shape (17 digits and a check character) and,
-    for a value of that shape, the checksum and the birth date. The body is read as one integer and its weighted sum
-    looked up by digit groups, which is far cheaper on a million rows than seventeen string slices; the check
-    character is compared as a number (X is 10: the weighted sum of all eighteen is 1 modulo 11)."""
+def resident_id_checks(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """GB 11643, in three parts that `resident_id_is_valid` combines: the shape (17 digits and a check character),
+    for a value of that shape the checksum, and the birth date the number holds (`resident_id_birth`: null where
+    digits 7–14 are not a date). The body is read as one integer and its weighted sum looked up by digit groups,
+    which is far cheaper on a million rows than seventeen string slices; the check character is compared as a
+    number (X is 10: the weighted sum of all eighteen is 1 modulo 11)."""
     value = pl.col(name)
     body = value.str.slice(0, 17).cast(pl.Int64, strict=False)
     parts = []
@@ -166,15 +167,25 @@ def resident_id_checks(name: str) -> tuple[pl.Expr, pl.Expr]:
         parts.append(pl.lit(table).gather(group).cast(pl.Int32))
     # Of the right shape, the check character is a digit or X (10).
     check = value.str.slice(17, 1).cast(pl.Int32, strict=False).fill_null(10)
-    birth = value.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
-    checksum_and_birth = ((pl.sum_horizontal(parts) + check) % 11 == 1) & birth.is_not_null()
-    return value.str.contains(ID_SHAPE), checksum_and_birth
+    checksum = (pl.sum_horizontal(parts) + check) % 11 == 1
+    return value.str.contains(ID_SHAPE), checksum, resident_id_birth(name)
+
+
+def resident_id_birth(name: str) -> pl.Expr:
+    """The birth date an ID number holds (digits 7–14) as a date; null where they are not one."""
+    return pl.col(name).str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+
+
+def resident_id_birth_column(name: str) -> str:
+    """The helper column (`Rule.helpers`) holding `resident_id_birth`: the ID item's rules and the birth-date cross
+    rule read it, so it is parsed once a chunk."""
+    return f"__id_birth_{name}"
 
 
 def resident_id_is_valid(name: str) -> pl.Expr:
     """GB 11643: 17 digits + check character, the checksum right, a valid birth date."""
-    shape, checksum_and_birth = resident_id_checks(name)
-    return (shape & checksum_and_birth).fill_null(False)
+    shape, checksum, birth = resident_id_checks(name)
+    return (shape & checksum & birth.is_not_null()).fill_null(False)
 
 
 def credit_code_is_valid(name: str) -> pl.Expr:
@@ -352,14 +363,16 @@ def column_rules(column: Column, *, divisions: frozenset[str] | None = None) -> 
         # A number shaped like an ID whose address code no GB/T 2260 code can have is reported for that, once,
         # whatever its check character; every other bad number fails the checksum rule. The checksum and the
         # address check are the costly part of a load and serve three rules: computed once, as helper columns.
-        shape, checksum_and_birth = resident_id_checks(name)
+        shape, checksum, birth = resident_id_checks(name)
+        birth_column = resident_id_birth_column(name)
         helpers = (
             (f"__id_shape_{name}", shape.fill_null(False)),
-            (f"__id_checksum_{name}", checksum_and_birth.fill_null(False)),
+            (f"__id_checksum_{name}", checksum.fill_null(False)),
+            (birth_column, birth),
             (f"__id_malformed_{name}", malformed_division(raw, divisions, resident_id=True).fill_null(False)),
         )
         shaped = pl.col(f"__id_shape_{name}")
-        valid = shaped & pl.col(f"__id_checksum_{name}")
+        valid = shaped & pl.col(f"__id_checksum_{name}") & pl.col(birth_column).is_not_null()
         impossible = shaped & pl.col(f"__id_malformed_{name}")
         rules.append(
             Rule(
@@ -437,7 +450,8 @@ def cross_rules(rules: Iterable[CrossRule]) -> list[Rule]:
     for rule in rules:
         if rule.kind == "id_birthdate":
             id_field, date_field = rule.fields
-            agree = pl.col(id_field).str.slice(6, 8).str.to_date("%Y%m%d", strict=False) == _typed(date_field)
+            birth_column = resident_id_birth_column(id_field)  # shared with the ID item's own rules
+            agree = pl.col(birth_column) == _typed(date_field)
             broken = ~_blank(id_field) & ~_blank(date_field) & ~agree.fill_null(False)
             built.append(
                 Rule(
@@ -446,6 +460,7 @@ def cross_rules(rules: Iterable[CrossRule]) -> list[Rule]:
                     rule.reason or "出生日期与身份证号码不一致",
                     broken,
                     rule.severity,
+                    helpers=((birth_column, resident_id_birth(id_field)),),
                 )
             )
         elif rule.kind == "id_sex":
