@@ -10,7 +10,9 @@ back according to the batch's mode and the resource's bad-row policy:
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.ipc
 
 from tongshu.quality.engine import ERROR, ROW, Rule, empty_errors, validate
 
@@ -52,16 +56,21 @@ class ErrorReport:
         self.path, self.sample_size = path, sample_size
         self.sample: list[dict[str, object]] = []
         self.errors = self.warnings = 0
-        self._bad_rows: set[int] = set()
+        self.bad_row_count = 0  # rows with at least one error
         self._handle: BinaryIO | None = None
 
-    def add(self, errors: pl.DataFrame) -> None:
+    def add(self, errors: pl.DataFrame, *, new_bad_rows: int | None = None) -> None:
+        """Report `errors`. Their rows with an error count as bad rows, unless `new_bad_rows` says how many of them
+        were not reported bad before (the rows of one chunk are reported together, so a chunk's errors need not say:
+        nothing is kept per row, whatever the batch's size)."""
         if errors.height == 0:
             return
         is_error = errors["severity"] == ERROR
         self.errors += int(is_error.sum())
         self.warnings += int((~is_error).sum())
-        self._bad_rows.update(errors.filter(is_error)["row"].to_list())
+        if new_bad_rows is None:
+            new_bad_rows = errors.filter(is_error)["row"].n_unique()
+        self.bad_row_count += new_bad_rows
         if len(self.sample) < self.sample_size:
             self.sample.extend(errors.head(self.sample_size - len(self.sample)).to_dicts())
         if self.path is not None:
@@ -72,10 +81,6 @@ class ErrorReport:
             errors.select("row", "label", "field", "value", "code", "reason", "severity").write_csv(
                 self._handle, include_header=False
             )
-
-    @property
-    def bad_row_count(self) -> int:
-        return len(self._bad_rows)
 
     def close(self) -> None:
         if self._handle is not None:
@@ -88,92 +93,110 @@ def _key_expr(keys: list[str]) -> pl.Expr:
 
 
 class _KeyTracker:
-    """Key uniqueness across chunks (the engine checks within a chunk), in memory that stays small.
+    """Key uniqueness across chunks (the engine checks within a chunk), in memory that does not grow with the batch.
 
-    Each key is identified by two independent 64-bit hashes of its text. A Bloom filter (a bit set, four positions
-    a key, kept under one key per sixteen bits: ~0.25% false "maybe seen") picks the few rows of a chunk whose key
-    may have been seen; those are confirmed against per-chunk tables of both hashes and the row where each key first
-    appeared, so a false positive of the filter or a collision of one hash never reports a false duplicate, and the
-    report names the earlier row. About 26 bytes a row (a Python set of the hashes took ~90), all column-wise."""
+    For the first row of each key in a chunk it keeps two independent 64-bit hashes of the key as stored, the row
+    number, whether the row was bad, its write position (its place among the rows sent to the store; -1 for a row
+    not sent) and the key as stored. These go to one of `PARTITIONS` scratch files chosen by the hash, a few
+    thousand rows at a time (about 50 bytes a row on disk; at most `FLUSH_ROWS` a partition wait in memory, some
+    15 MB in all). `duplicates()`, once the last chunk is in, reads the partitions back one at a time and finds every
+    key seen before: exact (both hashes must match, so a collision of one never reports a false duplicate), naming
+    the row where the key first appeared. The partition in memory then holds a sixty-fourth of the batch's keys."""
 
     SEEDS = (0x5EED_0001, 0x5EED_0002)
-    BITS_PER_KEY = 16
+    PARTITIONS = 64
+    FLUSH_ROWS = 4096
 
-    def __init__(self, schema: ResourceSchema) -> None:
+    def __init__(self, schema: ResourceSchema, directory: Path | None = None) -> None:
         self.keys = list(schema.key_fields)
         self.label = schema.column(self.keys[0]).label if self.keys else ""
-        self.firsts: list[pl.DataFrame] = []  # h1, h2, first_row: the first row of each key, per chunk
-        self.count = 0
-        self.bits = self._empty(1 << 20)
+        self._directory = directory
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._pending: dict[int, list[pl.DataFrame]] = {}
+        self._pending_rows: dict[int, int] = {}
+        self._files: dict[int, tuple[BinaryIO, pa.ipc.RecordBatchStreamWriter]] = {}
 
-    @staticmethod
-    def _empty(size: int) -> pl.Series:
-        return pl.repeat(False, size, dtype=pl.Boolean, eager=True)
-
-    def _positions(self, hashes: pl.DataFrame) -> list[pl.Series]:
-        size = self.bits.len()  # a power of two
-        return hashes.select(
-            (pl.col("h1") % size).alias("p0"),
-            (pl.col("h1") // (1 << 32) % size).alias("p1"),
-            (pl.col("h2") % size).alias("p2"),
-            (pl.col("h2") // (1 << 32) % size).alias("p3"),
-        ).get_columns()
-
-    def _set(self, positions: list[pl.Series]) -> None:
-        # One scatter for the four positions: each call copies the bit set.
-        self.bits.scatter(pl.concat(positions), True)
-
-    def _remember(self, hashes: pl.DataFrame, positions: list[pl.Series] | None) -> None:
-        """Add a chunk's keys (already appended to `firsts`); `positions` are theirs in the current bit set, if
-        known."""
-        self.count += hashes.height
-        if self.count * self.BITS_PER_KEY > self.bits.len():  # keep false positives rare: grow and re-add all
-            size = self.bits.len()
-            while self.count * self.BITS_PER_KEY > size:
-                size *= 4
-            self.bits = self._empty(size)
-            for frame in self.firsts:
-                self._set(self._positions(frame))
-            return
-        self._set(positions if positions is not None else self._positions(hashes))
-
-    def check(self, typed: pl.DataFrame, errors: pl.DataFrame) -> pl.DataFrame:
+    def add(self, typed: pl.DataFrame, bad: pl.Series | None, written_from: int | None) -> None:
+        """Record a chunk's keys. `bad`: its rows with errors (None: none); `written_from`: the write position of its
+        first row sent to the store (its good rows are sent, in order), None if none is sent."""
         if not self.keys:
-            return errors
+            return
         key = _key_expr(self.keys)
-        hashed = typed.select(
-            pl.col(ROW),
-            key.alias(KEY),
+        is_bad = pl.col(ROW).is_in(bad.implode()) if bad is not None and len(bad) else pl.lit(False)
+        sent = ~is_bad if written_from is not None else pl.lit(False)
+        firsts = typed.select(
             key.hash(self.SEEDS[0]).alias("h1"),
             key.hash(self.SEEDS[1]).alias("h2"),
+            pl.col(ROW),
+            is_bad.alias("bad"),
+            pl.when(sent)
+            .then(sent.cast(pl.Int64).cum_sum() - 1 + (written_from or 0))
+            .otherwise(-1)
+            .alias("wpos"),
+            key.alias(KEY),
         )
-        # The chunk's positions in the bit set: looked up here, then set (`_remember`).
-        positions: list[pl.Series] | None = self._positions(hashed)
-        if self.firsts:
-            assert positions is not None
-            p0, p1, p2, p3 = (self.bits.gather(each) for each in positions)
-            maybe = p0 & p1 & p2 & p3
-            candidates = hashed.filter(maybe)
-            if candidates.height:
-                # One pass over the earlier chunks' tables (kept as chunks of one frame, never copied together).
-                earlier = (
-                    pl.concat(self.firsts, rechunk=False)
-                    .filter(pl.col("h1").is_in(candidates["h1"].implode()))
-                    .unique(subset=["h1", "h2"], keep="first", maintain_order=True)
-                )
-                repeated = candidates.join(earlier, on=["h1", "h2"], how="inner")
-                if repeated.height:
-                    errors = pl.concat([errors, self._errors(repeated)]).sort("row")
-        firsts = hashed.select("h1", "h2", pl.col(ROW).alias("first_row"))
-        # A key repeated within the chunk (rare): keep its first row only.
+        # A key repeated within the chunk (rare, and reported by the engine): keep its first row only.
         if firsts["h1"].n_unique() < firsts.height:
             firsts = firsts.unique(subset=["h1", "h2"], keep="first", maintain_order=True)
-            positions = None  # those of the rows kept are computed again
-        self.firsts.append(firsts)
-        self._remember(firsts, positions)
-        return errors
+        parts = firsts.with_columns((pl.col("h1") % self.PARTITIONS).alias("_part"))
+        for (part,), frame in parts.partition_by("_part", as_dict=True, include_key=False).items():
+            number = int(part)
+            self._pending.setdefault(number, []).append(frame)
+            self._pending_rows[number] = self._pending_rows.get(number, 0) + frame.height
+            if self._pending_rows[number] >= self.FLUSH_ROWS:
+                self._flush(number)
 
-    def _errors(self, repeated: pl.DataFrame) -> pl.DataFrame:
+    def _flush(self, part: int) -> None:
+        frames = self._pending.pop(part, [])
+        self._pending_rows.pop(part, None)
+        if not frames:
+            return
+        table = pl.concat(frames, rechunk=True).to_arrow()
+        if part not in self._files:
+            if self._scratch is None:
+                self._scratch = tempfile.TemporaryDirectory(prefix="tongshu-keys-", dir=self._directory)
+            handle = open(Path(self._scratch.name) / f"{part}.arrows", "wb")  # noqa: SIM115 (closed in close())
+            self._files[part] = (handle, pa.ipc.new_stream(handle, table.schema))
+        self._files[part][1].write_table(table)
+
+    def duplicates(self) -> pl.DataFrame:
+        """Every row whose key an earlier row had (columns _row, first_row, bad, wpos, _key), in row order."""
+        found = []
+        for part in range(self.PARTITIONS):
+            frames = self._pending.pop(part, [])
+            if part in self._files:
+                handle, writer = self._files.pop(part)
+                writer.close()
+                handle.close()
+                with pa.ipc.open_stream(handle.name) as reader:
+                    stored = pl.from_arrow(reader.read_all())
+                assert isinstance(stored, pl.DataFrame)
+                frames.insert(0, stored)  # written before what is still pending: rows stay in order
+                Path(handle.name).unlink()
+            if not frames:
+                continue
+            frame = pl.concat(frames)
+            if frame["h1"].n_unique() == frame.height:  # the usual case: no key repeated
+                continue
+            repeated = frame.with_columns(pl.col(ROW).first().over("h1", "h2").alias("first_row")).filter(
+                pl.col(ROW) != pl.col("first_row")
+            )
+            if repeated.height:
+                found.append(repeated.select(ROW, "first_row", "bad", "wpos", KEY))
+        self._pending_rows.clear()
+        if not found:
+            return pl.DataFrame(
+                schema={
+                    ROW: pl.Int64,
+                    "first_row": pl.Int64,
+                    "bad": pl.Boolean,
+                    "wpos": pl.Int64,
+                    KEY: pl.String,
+                }
+            )
+        return pl.concat(found).sort(ROW)
+
+    def errors(self, repeated: pl.DataFrame) -> pl.DataFrame:
         return repeated.select(
             pl.col(ROW).alias("row"),
             pl.lit(self.keys[0]).alias("field"),
@@ -183,6 +206,33 @@ class _KeyTracker:
             pl.format("主键重复（与第{}行相同）", pl.col("first_row")).alias("reason"),
             pl.lit(ERROR).alias("severity"),
         )
+
+    def close(self) -> None:
+        for handle, writer in self._files.values():
+            with contextlib.suppress(Exception):
+                writer.close()
+            handle.close()
+        self._files.clear()
+        self._pending.clear()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Rows already sent to the store that must not be applied: their write positions (0 is the batch's first row
+    sent)."""
+
+    positions: pl.Series
+
+
+def scratch_directory() -> Path | None:
+    """Where a batch's scratch files go: the instance's temporary directory (beside its uploads), else the system's."""
+    from django.conf import settings
+
+    directory = getattr(settings, "FILE_UPLOAD_TEMP_DIR", None)
+    return Path(directory) if directory else None
 
 
 def in_background(items: Iterator[T], ahead: int = 1) -> Iterator[T]:
@@ -250,10 +300,11 @@ def run_pipeline(
     other core; on SQLite the ADBC driver writes the chunk's Arrow columns into the batch's stage file without
     holding the GIL (`store.SqliteStage`)."""
     report = ErrorReport(report_path)
-    tracker = _KeyTracker(schema)
-    state = {"rejecting": False, "total": 0}
+    tracker = _KeyTracker(schema, scratch_directory())
+    all_or_nothing = policy == "reject" or mode == "replace"
+    state = {"rejecting": False, "total": 0, "written": 0}
 
-    def checked(writer: BatchWriter) -> Iterator[tuple[int, Prepared | None]]:
+    def checked(writer: BatchWriter) -> Iterator[tuple[int, Prepared | Exclusion | None]]:
         # On PostgreSQL the writing thread mostly waits for the server, so reading gets a thread of its own and the
         # otherwise idle share of the cores (a million rows: ~0.2 s sooner). On SQLite the writer is busy itself
         # (ADBC staging, copies): a third thread gained nothing measurable and cost a chunk of memory.
@@ -265,19 +316,31 @@ def run_pipeline(
             # Checks beyond the chunk (quality.rules.ReferenceCheck: values that must exist in another resource).
             for check in checks:
                 errors = pl.concat([errors, check(result.typed)]).sort("row")
-            errors = tracker.check(result.typed, errors)
             report.add(errors)
             has_errors = bool(errors.height) and bool((errors["severity"] == ERROR).any())
-            if has_errors and (policy == "reject" or mode == "replace"):
+            bad = errors.filter(pl.col("severity") == ERROR)["row"].unique() if has_errors else None
+            if has_errors and all_or_nothing:
                 state["rejecting"] = True
             if state["rejecting"]:
+                tracker.add(result.typed, bad, None)
                 yield chunk.height, None  # keep validating, to report every error, but write nothing more
                 continue
+            tracker.add(result.typed, bad, state["written"])
             typed = result.typed
-            if has_errors:
-                bad = errors.filter(pl.col("severity") == ERROR)["row"].unique()
+            if bad is not None:
                 typed = typed.filter(~pl.col(ROW).is_in(bad.implode()))
+            state["written"] += typed.height
             yield chunk.height, writer.prepare(typed.drop(ROW))
+        # Keys repeated across chunks, found once every chunk is in (while the writer still drains the queue).
+        repeated = tracker.duplicates()
+        if repeated.height:
+            report.add(tracker.errors(repeated), new_bad_rows=int((~repeated["bad"]).sum()))
+            if all_or_nothing:
+                state["rejecting"] = True
+            else:  # policy `skip`: the repeats already sent to the store are taken out again before the commit
+                sent = repeated.filter(pl.col("wpos") >= 0)["wpos"]
+                if len(sent):
+                    yield 0, Exclusion(sent)
 
     try:
         with BatchWriter(schema, batch_id, mode) as writer:
@@ -285,7 +348,9 @@ def run_pipeline(
             read = 0
             try:
                 for rows, item in prepared:
-                    if item is not None and not state["rejecting"]:
+                    if isinstance(item, Exclusion):
+                        writer.exclude(item.positions)
+                    elif item is not None and not state["rejecting"]:
                         writer.write_prepared(item)
                     read += rows
                     if progress is not None:
@@ -303,6 +368,7 @@ def run_pipeline(
                 status = "applied"
     finally:
         report.close()
+        tracker.close()
     return PipelineResult(
         status=status,
         total_rows=total,

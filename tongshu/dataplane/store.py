@@ -442,6 +442,11 @@ def _qualified(engine: sa.Engine, table: sa.Table) -> str:
 STAGE = "tongshu_stage"  # stage files are attached as tongshu_stage0, tongshu_stage1, …
 
 
+def _batched(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 class SqliteStage:
     """A SQLite batch's rows, bulk-written from Arrow by the ADBC SQLite driver into scratch database files beside
     the data-plane database, each then copied into it by one `INSERT … SELECT` inside the batch's transaction.
@@ -492,10 +497,13 @@ class SqliteStage:
             return self._seal()
         return None
 
-    def finish(self) -> Path | None:
-        """Close the part being written (indexing the key items for a merge); returns it, if it holds any rows."""
+    def finish(self, exclude: Sequence[int] = ()) -> Path | None:
+        """Close the part being written (indexing the key items for a merge); returns it, if it holds any rows. A
+        merge stages in one part, whose rows `exclude` (write positions: 0 is the first row staged) are dropped."""
         if self._connection is None:
             return None
+        for ids in _batched(sorted(exclude), 10_000):
+            self._cursor.execute(f"DELETE FROM s WHERE rowid IN ({', '.join(str(int(i) + 1) for i in ids)})")
         if self.keys:
             names = ", ".join('"' + key.replace('"', '""') + '"' for key in self.keys)
             self._cursor.execute(f"CREATE INDEX s_key ON s ({names})")
@@ -547,6 +555,7 @@ class BatchWriter:
         self._attached: list[str] = []
         self._copy: Any = None  # PostgreSQL: the batch's COPY while it is open (`_write_postgres`)
         self._copy_stack: contextlib.ExitStack | None = None
+        self._excluded: list[int] = []  # write positions of rows sent but not to be applied (`exclude`)
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
     def __enter__(self) -> BatchWriter:
@@ -631,7 +640,10 @@ class BatchWriter:
         names = ", ".join(_quote(self.engine, name) for name in self.columns)
         source = _qualified(self.engine, self.table)
         temp = "" if is_sqlite(self.engine) else "TEMPORARY "
-        conn.exec_driver_sql(f"CREATE {temp}TABLE {self._staging} AS SELECT {names} FROM {source} WHERE 1=0")
+        # `_wpos`: each row's place in the order rows were sent (`exclude`).
+        conn.exec_driver_sql(
+            f"CREATE {temp}TABLE {self._staging} AS SELECT {names}, CAST(NULL AS BIGINT) AS _wpos FROM {source} WHERE 1=0"
+        )
 
     def write(self, frame: pl.DataFrame) -> None:
         """Append validated, typed rows (columns = the schema's fields)."""
@@ -652,11 +664,14 @@ class BatchWriter:
                     [pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%f") for name in moments]
                 )
             return Prepared(frame.height, frame)
-        if self._direct:  # `_batch`, `_updated_at` and `_deleted` from the defaults (see __enter__)
-            frame = frame.with_columns(
-                pl.int_range(self._next_rid, self._next_rid + frame.height, dtype=pl.Int64).alias("_rid")
+        # Rows are numbered in the order they are sent: a first load's `_rid` (`_batch`, `_updated_at` and `_deleted`
+        # come from the defaults, see __enter__), a merge's `_wpos` in the staging table (`exclude`).
+        frame = frame.with_columns(
+            pl.int_range(self._next_rid, self._next_rid + frame.height, dtype=pl.Int64).alias(
+                "_rid" if self._direct else "_wpos"
             )
-            self._next_rid += frame.height
+        )
+        self._next_rid += frame.height
         buffer = io.BytesIO()
         # Batches of 16,384 rows: a fifth less CPU than polars' default of 1,024 for the same text.
         frame.write_csv(
@@ -706,7 +721,7 @@ class BatchWriter:
                 target = _qualified(self.engine, self.table)
                 frame_columns = f"{names}, _rid"
             else:
-                target, frame_columns = self._staging, names
+                target, frame_columns = self._staging, f"{names}, _wpos"
             raw = self._connection.connection.driver_connection
             stack = contextlib.ExitStack()
             cursor = stack.enter_context(raw.cursor())  # type: ignore[union-attr]
@@ -728,6 +743,11 @@ class BatchWriter:
             with contextlib.suppress(Exception):  # the cancelled COPY's own error: the rollback follows
                 stack.__exit__(type(failure), failure, failure.__traceback__)
 
+    def exclude(self, positions: pl.Series) -> None:
+        """Rows already sent that `commit` must leave out, by write position (0: the batch's first row sent): the
+        pipeline finds keys repeated across chunks only once every chunk is in."""
+        self._excluded.extend(int(position) for position in positions)
+
     # --- applying -------------------------------------------------------------------------------------------------
     def commit(self) -> WriteSummary:
         conn = self._connection
@@ -735,7 +755,7 @@ class BatchWriter:
         self._end_copy()
         if is_sqlite(self.engine):
             assert self._stage is not None
-            last = self._stage.finish()
+            last = self._stage.finish(exclude=() if self._direct else self._excluded)
             if last is not None:
                 self._take_part(last)
             elif (
@@ -744,12 +764,28 @@ class BatchWriter:
                 conn.exec_driver_sql(f"ATTACH DATABASE ? AS {STAGE}0", (str(self._stage.path(0)),))
                 self._attached.append(f"{STAGE}0")
                 self._create_staging(conn)
+        if not is_sqlite(self.engine) and self._excluded:
+            column = "_rid" if self._direct else "_wpos"
+            target = _qualified(self.engine, self.table) if self._direct else self._staging
+            # `_rid` of a first load counts from 1, `_wpos` of a merge's staging table too.
+            conn.execute(
+                sa.text(f"DELETE FROM {target} WHERE {column} = ANY(:positions)"),
+                {"positions": [position + 1 for position in self._excluded]},
+            )
         if self._direct:
             # No index is built inside the transaction: the batch's keys are unique (the pipeline checks them
             # across the whole batch, with row numbers) and the table was empty, so the unique key index cannot fail;
             # it and the query indexes follow right after, from `ensure_indexes` (a task), so the batch is visible
             # and the write lock free sooner. A batch that comes before the task builds them first (`__enter__`).
-            self.summary.inserted = self._rows
+            if (
+                is_sqlite(self.engine) and self._excluded
+            ):  # the table was empty: `_rid` counts the rows sent from 1
+                target = _qualified(self.engine, self.table)
+                for ids in _batched(sorted(self._excluded), 10_000):
+                    conn.exec_driver_sql(
+                        f"DELETE FROM main.{target} WHERE _rid IN ({', '.join(str(i + 1) for i in ids)})"
+                    )
+            self.summary.inserted = self._rows - len(set(self._excluded))
             if not is_sqlite(self.engine):  # (SQLite: the stage parts are already copied in, `_take_part`)
                 # The primary key on `_rid` (numbered by this load, so unique) is added by the task too.
                 target = _qualified(self.engine, self.table)

@@ -186,9 +186,12 @@ def test_keys_that_differ_only_as_written_are_duplicates_within_a_chunk(data_url
     assert rows() == [("11010519491231002X", "张三", "2"), ("430623199001011237", "李四", "1")]
 
 
-def test_duplicate_keys_across_chunks_name_the_first_row(data_url):
+@pytest.mark.parametrize("flush_rows", [1, 4096])
+def test_duplicate_keys_across_chunks_name_the_first_row(data_url, monkeypatch, flush_rows):
     """Each row its own chunk: a key seen in an earlier chunk is reported with the row where it first appeared,
-    whether that row was good or not, and a key seen only once is never reported."""
+    whether that row was good or not, and a key seen only once is never reported (the keys seen wait in memory
+    until a partition has `FLUSH_ROWS`, then go to its scratch file: both are read back)."""
+    monkeypatch.setattr(pipeline._KeyTracker, "FLUSH_ROWS", flush_rows)
     text = GOOD + (
         "430623199001011237,李四又,1,19900101,20\n"  # row 4 repeats row 3
         "430623199001011236,坏校验,1,19900101,1\n"  # row 5: bad checksum
@@ -204,6 +207,61 @@ def test_duplicate_keys_across_chunks_name_the_first_row(data_url):
     }
     assert result.status == "applied" and result.summary.inserted == 2
     assert rows() == [("11010519491231002X", "张三", "2"), ("430623199001011237", "李四", "1")]
+
+
+def test_duplicates_across_chunks_count_each_bad_row_once(data_url):
+    """A row that is bad and also repeats an earlier key counts once among the bad rows."""
+    text = GOOD + (
+        "430623199001011236,坏校验,1,19900101,1\n"  # row 4: bad checksum
+        "430623199001011236,又坏,1,19900101,1\n"  # row 5: bad checksum and repeats row 4
+        "11010519491231002X,张三又,2,1949-12-31,1\n"  # row 6: repeats row 2
+    )
+    result = run_rows(text, 1, policy="skip")
+    assert result.status == "applied" and result.bad_rows == 3
+    assert sorted((e["row"], e["code"]) for e in result.errors_sample) == [
+        (4, "resident_id"),
+        (5, "duplicate_key"),
+        (5, "resident_id"),
+        (6, "duplicate_key"),
+    ]
+
+
+def test_a_merge_leaves_out_keys_repeated_across_chunks(data_url, settings, tmp_path, monkeypatch):
+    """Policy `skip` into a table that has rows (a merge through the staging table): a key repeated in a later chunk
+    is reported and left out, the first row with it applied; the key check's scratch files are gone afterwards."""
+    monkeypatch.setattr(pipeline._KeyTracker, "FLUSH_ROWS", 1)  # every key through the scratch files
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(scratch)
+    run(GOOD, 1)
+    text = "公民身份号码,姓名,性别,出生日期,年收入\n" + (
+        "430623199001011237,李四改,1,19900101,20\n"  # row 2: updates 李四
+        "11010519491231002X,张三改,2,1949-12-31,1\n"  # row 3: updates 张三
+        "430623199001011237,李四再改,1,19900101,20\n"  # row 4: repeats row 2
+        "11010519491231002X,张三再改,2,1949-12-31,1\n"  # row 5: repeats row 3
+    )
+    result = run_rows(text, 2, policy="skip")
+    duplicates = {e["row"]: e["reason"] for e in result.errors_sample if e["code"] == "duplicate_key"}
+    assert duplicates == {4: "主键重复（与第2行相同）", 5: "主键重复（与第3行相同）"}
+    assert result.status == "applied" and (result.summary.inserted, result.summary.updated) == (0, 2)
+    assert rows() == [("11010519491231002X", "张三改", "2"), ("430623199001011237", "李四改", "1")]
+    assert pipeline.scratch_directory() == scratch and not list(scratch.iterdir())
+
+
+@pytest.mark.parametrize("first_load", [True, False])
+def test_a_full_replace_with_a_key_repeated_in_its_last_chunk_changes_nothing(data_url, first_load):
+    """Keys repeated across chunks are found once every chunk is in, after the rows were sent: the batch is still
+    rejected whole and the store keeps what it had."""
+    if not first_load:
+        run(GOOD, 1)
+    before = rows()
+    body = "43062319500101123"
+    text = GOOD + f"{body}{_check(body)},王五,1,1950-01-01,1\n11010519491231002X,张三又,2,1949-12-31,1\n"
+    result = run_rows(text, 2, mode="replace")
+    assert result.status == "rejected" and result.bad_rows == 1
+    assert [(e["row"], e["reason"]) for e in result.errors_sample] == [(5, "主键重复（与第2行相同）")]
+    assert rows() == before and store.applied_batch(2) is None
+    assert run(GOOD, 3, mode="replace").status == "applied"
 
 
 @pytest.mark.parametrize("first_load", [True, False])
