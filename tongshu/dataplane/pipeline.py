@@ -159,11 +159,12 @@ class _KeyTracker:
             self._files[part] = (handle, pa.ipc.new_stream(handle, table.schema))
         self._files[part][1].write_table(table)
 
-    def duplicates(self) -> pl.DataFrame:
-        """Every row whose key an earlier row had (columns _row, first_row, bad, wpos, _key), in row order."""
-        found = []
+    def duplicates(self) -> Iterator[pl.DataFrame]:
+        """The rows whose key an earlier row had (columns _row, first_row, bad, wpos, _key), a partition at a time
+        (each in row order), so what is held stays bounded however many there are."""
         for part in range(self.PARTITIONS):
             frames = self._pending.pop(part, [])
+            self._pending_rows.pop(part, None)
             if part in self._files:
                 handle, writer = self._files.pop(part)
                 writer.close()
@@ -182,19 +183,7 @@ class _KeyTracker:
                 pl.col(ROW) != pl.col("first_row")
             )
             if repeated.height:
-                found.append(repeated.select(ROW, "first_row", "bad", "wpos", KEY))
-        self._pending_rows.clear()
-        if not found:
-            return pl.DataFrame(
-                schema={
-                    ROW: pl.Int64,
-                    "first_row": pl.Int64,
-                    "bad": pl.Boolean,
-                    "wpos": pl.Int64,
-                    KEY: pl.String,
-                }
-            )
-        return pl.concat(found).sort(ROW)
+                yield repeated.select(ROW, "first_row", "bad", "wpos", KEY)
 
     def errors(self, repeated: pl.DataFrame) -> pl.DataFrame:
         return repeated.select(
@@ -332,8 +321,7 @@ def run_pipeline(
             state["written"] += typed.height
             yield chunk.height, writer.prepare(typed.drop(ROW))
         # Keys repeated across chunks, found once every chunk is in (while the writer still drains the queue).
-        repeated = tracker.duplicates()
-        if repeated.height:
+        for repeated in tracker.duplicates():
             report.add(tracker.errors(repeated), new_bad_rows=int((~repeated["bad"]).sum()))
             if all_or_nothing:
                 state["rejecting"] = True

@@ -27,7 +27,7 @@ import heapq
 import io
 import itertools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -442,11 +442,6 @@ def _qualified(engine: sa.Engine, table: sa.Table) -> str:
 STAGE = "tongshu_stage"  # stage files are attached as tongshu_stage0, tongshu_stage1, …
 
 
-def _batched(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 class SqliteStage:
     """A SQLite batch's rows, bulk-written from Arrow by the ADBC SQLite driver into scratch database files beside
     the data-plane database, each then copied into it by one `INSERT … SELECT` inside the batch's transaction.
@@ -497,13 +492,13 @@ class SqliteStage:
             return self._seal()
         return None
 
-    def finish(self, exclude: Sequence[int] = ()) -> Path | None:
+    def finish(self, exclude: Iterable[list[int]] = ()) -> Path | None:
         """Close the part being written (indexing the key items for a merge); returns it, if it holds any rows. A
-        merge stages in one part, whose rows `exclude` (write positions: 0 is the first row staged) are dropped."""
+        merge stages in one part, whose rows `exclude` (batches of rowids: 1 is the first row staged) are dropped."""
         if self._connection is None:
             return None
-        for ids in _batched(sorted(exclude), 10_000):
-            self._cursor.execute(f"DELETE FROM s WHERE rowid IN ({', '.join(str(int(i) + 1) for i in ids)})")
+        for ids in exclude:
+            self._cursor.execute(f"DELETE FROM s WHERE rowid IN ({', '.join(str(int(i)) for i in ids)})")
         if self.keys:
             names = ", ".join('"' + key.replace('"', '""') + '"' for key in self.keys)
             self._cursor.execute(f"CREATE INDEX s_key ON s ({names})")
@@ -555,7 +550,7 @@ class BatchWriter:
         self._attached: list[str] = []
         self._copy: Any = None  # PostgreSQL: the batch's COPY while it is open (`_write_postgres`)
         self._copy_stack: contextlib.ExitStack | None = None
-        self._excluded: list[int] = []  # write positions of rows sent but not to be applied (`exclude`)
+        self._excluded: list[pl.Series] = []  # write positions of rows sent but not to be applied (`exclude`)
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
     def __enter__(self) -> BatchWriter:
@@ -746,7 +741,16 @@ class BatchWriter:
     def exclude(self, positions: pl.Series) -> None:
         """Rows already sent that `commit` must leave out, by write position (0: the batch's first row sent): the
         pipeline finds keys repeated across chunks only once every chunk is in."""
-        self._excluded.extend(int(position) for position in positions)
+        self._excluded.append(positions.cast(pl.Int64))
+
+    def _excluded_ids(self) -> Iterator[list[int]]:
+        """The excluded rows as ids counted from 1 (a first load's `_rid`, a merge stage's rowid or `_wpos`), in
+        batches for the statements that remove them."""
+        if not self._excluded:
+            return
+        ids = (pl.concat(self._excluded) + 1).sort()
+        for start in range(0, len(ids), 10_000):
+            yield ids.slice(start, 10_000).to_list()
 
     # --- applying -------------------------------------------------------------------------------------------------
     def commit(self) -> WriteSummary:
@@ -755,7 +759,7 @@ class BatchWriter:
         self._end_copy()
         if is_sqlite(self.engine):
             assert self._stage is not None
-            last = self._stage.finish(exclude=() if self._direct else self._excluded)
+            last = self._stage.finish(exclude=() if self._direct else self._excluded_ids())
             if last is not None:
                 self._take_part(last)
             elif (
@@ -764,28 +768,25 @@ class BatchWriter:
                 conn.exec_driver_sql(f"ATTACH DATABASE ? AS {STAGE}0", (str(self._stage.path(0)),))
                 self._attached.append(f"{STAGE}0")
                 self._create_staging(conn)
-        if not is_sqlite(self.engine) and self._excluded:
+        excluded = sum(len(positions) for positions in self._excluded)
+        if not is_sqlite(self.engine):
             column = "_rid" if self._direct else "_wpos"
             target = _qualified(self.engine, self.table) if self._direct else self._staging
-            # `_rid` of a first load counts from 1, `_wpos` of a merge's staging table too.
-            conn.execute(
-                sa.text(f"DELETE FROM {target} WHERE {column} = ANY(:positions)"),
-                {"positions": [position + 1 for position in self._excluded]},
-            )
+            for ids in self._excluded_ids():
+                conn.execute(sa.text(f"DELETE FROM {target} WHERE {column} = ANY(:ids)"), {"ids": ids})
         if self._direct:
             # No index is built inside the transaction: the batch's keys are unique (the pipeline checks them
             # across the whole batch, with row numbers) and the table was empty, so the unique key index cannot fail;
             # it and the query indexes follow right after, from `ensure_indexes` (a task), so the batch is visible
             # and the write lock free sooner. A batch that comes before the task builds them first (`__enter__`).
-            if (
-                is_sqlite(self.engine) and self._excluded
-            ):  # the table was empty: `_rid` counts the rows sent from 1
+            # The table was empty: `_rid` counts the rows sent from 1.
+            if is_sqlite(self.engine):
                 target = _qualified(self.engine, self.table)
-                for ids in _batched(sorted(self._excluded), 10_000):
+                for ids in self._excluded_ids():
                     conn.exec_driver_sql(
-                        f"DELETE FROM main.{target} WHERE _rid IN ({', '.join(str(i + 1) for i in ids)})"
+                        f"DELETE FROM main.{target} WHERE _rid IN ({', '.join(map(str, ids))})"
                     )
-            self.summary.inserted = self._rows - len(set(self._excluded))
+            self.summary.inserted = self._rows - excluded
             if not is_sqlite(self.engine):  # (SQLite: the stage parts are already copied in, `_take_part`)
                 # The primary key on `_rid` (numbered by this load, so unique) is added by the task too.
                 target = _qualified(self.engine, self.table)
