@@ -122,8 +122,9 @@ class _KeyTracker:
         if not self.keys:
             return
         key = _key_expr(self.keys)
-        is_bad = pl.col(ROW).is_in(bad.implode()) if bad is not None and len(bad) else pl.lit(False)
-        sent = ~is_bad if written_from is not None else pl.lit(False)
+        # Column-wise (a literal would be one value for the whole chunk, and its running count one).
+        is_bad = pl.col(ROW).is_in((bad if bad is not None else pl.Series(ROW, [], dtype=pl.Int64)).implode())
+        sent = ~is_bad if written_from is not None else is_bad & False
         firsts = typed.select(
             key.hash(self.SEEDS[0]).alias("h1"),
             key.hash(self.SEEDS[1]).alias("h2"),

@@ -782,10 +782,10 @@ class BatchWriter:
             # The table was empty: `_rid` counts the rows sent from 1.
             if is_sqlite(self.engine):
                 target = _qualified(self.engine, self.table)
+                # One row a statement, one statement text: `sqlite3` caches each distinct statement it prepares,
+                # and one listing thousands of ids holds a megabyte or more while cached.
                 for ids in self._excluded_ids():
-                    conn.exec_driver_sql(
-                        f"DELETE FROM main.{target} WHERE _rid IN ({', '.join(map(str, ids))})"
-                    )
+                    conn.exec_driver_sql(f"DELETE FROM main.{target} WHERE _rid = ?", [(i,) for i in ids])
             self.summary.inserted = self._rows - excluded
             if not is_sqlite(self.engine):  # (SQLite: the stage parts are already copied in, `_take_part`)
                 # The primary key on `_rid` (numbered by this load, so unique) is added by the task too.
