@@ -651,12 +651,17 @@ class BatchWriter:
         if frame.height == 0:
             return Prepared(0, frame)
         if is_sqlite(self.engine):
-            # SQLite has no date type: ISO text, as SQLAlchemy's SQLite dialect reads it back. ADBC writes dates as
-            # "YYYY-MM-DD" itself; date-times it would write with a "T", so they are formatted here.
-            moments = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime)]
-            if moments:
+            # SQLite has no date type: ISO text, as SQLAlchemy's SQLite dialect reads it back. Formatted here, on the
+            # producer's side: ADBC would format dates itself, through snprintf a value on the writing thread (a
+            # million dates: 0.2 s there, 0.07 s here), and date-times with a "T".
+            formats = {
+                name: "%Y-%m-%d %H:%M:%S.%f" if isinstance(dtype, pl.Datetime) else "%Y-%m-%d"
+                for name, dtype in frame.schema.items()
+                if isinstance(dtype, pl.Datetime | pl.Date)
+            }
+            if formats:
                 frame = frame.with_columns(
-                    [pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%f") for name in moments]
+                    [pl.col(name).dt.strftime(pattern) for name, pattern in formats.items()]
                 )
             return Prepared(frame.height, frame)
         # Rows are numbered in the order they are sent: a first load's `_rid` (`_batch`, `_updated_at` and `_deleted`
