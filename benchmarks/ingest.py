@@ -131,7 +131,7 @@ def postgres_floor(source: Path, database: str, rows: int) -> float:
 
     with psycopg.connect(f"postgresql://{PG}/{database}", autocommit=True) as conn:
         conn.execute(f"CREATE TABLE floor ({FLOOR_COLUMNS})")
-        settle()
+        settle(postgres=True)
         started = time.perf_counter()
         with (
             conn.transaction(),
@@ -242,15 +242,19 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def settle() -> None:
+def settle(postgres: bool = False) -> None:
     """Before each measurement: write out what earlier runs left dirty in the page cache, so no run pays for another's
-    writeback (each run writes some 700 MB)."""
+    writeback (each run writes some 700 MB); on PostgreSQL also the server's own dirty buffers (a checkpoint: the
+    floor's database is created right after the previous run's were dropped, which checkpoints, while a Tongshu load
+    follows the writes of its own setup)."""
+    if postgres:
+        pg_admin("CHECKPOINT")
     os.sync()
     time.sleep(1)
 
 
 def run_child(env: dict[str, str], *args: str) -> dict[str, object]:
-    settle()
+    settle(postgres=env.get("TONGSHU_DATA_URL", "").startswith("postgresql"))
     result = subprocess.run(
         [sys.executable, __file__, "--child", *args], env=env, capture_output=True, text=True, check=False
     )
