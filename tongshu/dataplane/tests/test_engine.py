@@ -186,11 +186,12 @@ def test_keys_that_differ_only_as_written_are_duplicates_within_a_chunk(data_url
     assert rows() == [("11010519491231002X", "张三", "2"), ("430623199001011237", "李四", "1")]
 
 
-@pytest.mark.parametrize("flush_rows", [1, 4096])
+@pytest.mark.parametrize("flush_rows", [1, 4, 4096])
 def test_duplicate_keys_across_chunks_name_the_first_row(data_url, monkeypatch, flush_rows):
     """Each row its own chunk: a key seen in an earlier chunk is reported with the row where it first appeared,
     whether that row was good or not, and a key seen only once is never reported (the keys seen wait in memory
-    until a partition has `FLUSH_ROWS`, then go to its scratch file: both are read back)."""
+    until `FLUSH_ROWS` have come, then go to the scratch files: all of them there, some there and the rest still
+    waiting, or all still waiting)."""
     monkeypatch.setattr(pipeline._KeyTracker, "FLUSH_ROWS", flush_rows)
     text = GOOD + (
         "430623199001011237,李四又,1,19900101,20\n"  # row 4 repeats row 3
@@ -229,7 +230,7 @@ def test_duplicates_across_chunks_count_each_bad_row_once(data_url):
 def test_a_merge_leaves_out_keys_repeated_across_chunks(data_url, settings, tmp_path, monkeypatch):
     """Policy `skip` into a table that has rows (a merge through the staging table): a key repeated in a later chunk
     is reported and left out, the first row with it applied; the key check's scratch files are gone afterwards."""
-    monkeypatch.setattr(pipeline._KeyTracker, "FLUSH_ROWS", 1)  # every key through the scratch files
+    monkeypatch.setattr(pipeline._KeyTracker, "FLUSH_ROWS", 1)  # every chunk through the scratch files
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     settings.FILE_UPLOAD_TEMP_DIR = str(scratch)
