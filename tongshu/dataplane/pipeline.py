@@ -99,10 +99,11 @@ class _KeyTracker:
     number, whether the row was bad, its write position (its place among the rows sent to the store; -1 for a row
     not sent) and the key as stored. They wait in memory until `FLUSH_ROWS` have come (some 10 MB), then go, split by
     the hash, to `PARTITIONS` scratch files (about 50 bytes a row on disk): one split every 131,072 rows, not one a
-    chunk (a million rows: 0.14-0.2 s of the producer's time, was 0.21-0.3). `duplicates()`, once the last chunk is in, finds every key seen before: exact (both hashes must
-    match, so a collision of one never reports a false duplicate), naming the row where the key first appeared. A
-    batch that never filled the buffer is checked in memory at once; a larger one a partition at a time, reading
-    its file back (a sixty-fourth of the batch's keys in memory)."""
+    chunk (a million rows: 0.14-0.2 s of the producer's time, was 0.21-0.3). `duplicates()`, once the last chunk is
+    in, finds every key seen before: exact (both hashes must match, so a collision of one never reports a false
+    duplicate), naming the row where the key first appeared. A batch that never filled the buffer is checked in
+    memory at once; a larger one a partition at a time, reading its file back (a sixty-fourth of the batch's keys in
+    memory)."""
 
     SEEDS = (0x5EED_0001, 0x5EED_0002)
     PARTITIONS = 64
@@ -122,7 +123,7 @@ class _KeyTracker:
     ) -> None:
         """Record a chunk's keys. `bad`: its rows with errors (None: none); `written_from`: the write position of its
         first row sent to the store (its good rows are sent, in order), None if none is sent; `distinct`: the
-        chunk's keys are known to differ (the engine's duplicate-key rule ran on it and did not fire)."""
+        chunk's keys are known to differ (the engine's duplicate-key rule ran on a chunk without errors)."""
         if not self.keys:
             return
         key = _key_expr(self.keys)
@@ -148,12 +149,19 @@ class _KeyTracker:
         if self._pending_rows >= self.FLUSH_ROWS:
             self._flush()
 
-    def _split(self) -> dict[int, pl.DataFrame]:
-        """What waits in memory, by partition (emptied)."""
+    def _take_waiting(self) -> pl.DataFrame | None:
+        """What waits in memory, as one frame (the buffer emptied); None if nothing waits."""
         if not self._pending:
-            return {}
+            return None
         frame = pl.concat(self._pending, rechunk=False)
         self._pending, self._pending_rows = [], 0
+        return frame
+
+    def _split(self) -> dict[int, pl.DataFrame]:
+        """What waits in memory, by partition (the buffer emptied)."""
+        frame = self._take_waiting()
+        if frame is None:
+            return {}
         parts = frame.with_columns((pl.col("h1") % self.PARTITIONS).alias("_part"))
         return {
             int(part): table
@@ -174,9 +182,7 @@ class _KeyTracker:
         """The rows whose key an earlier row had (columns _row, first_row, bad, wpos, _key), a partition at a time
         (each in row order), so what is held stays bounded however many there are."""
         if not self._files:  # a batch that never filled the buffer: all of it at once
-            if self._pending:
-                frame = pl.concat(self._pending, rechunk=False)
-                self._pending, self._pending_rows = [], 0
+            if (frame := self._take_waiting()) is not None:
                 yield from self._repeated(frame)
             return
         waiting = self._split()
@@ -303,10 +309,10 @@ def run_pipeline(
     """Validate and write a batch, chunk by chunk.
 
     A reading thread parses the next chunk and a producer thread validates and prepares the next ones (up to
-    `AHEAD_CHUNKS`; polars and Arrow release the GIL) while this thread writes the current one (and reports `progress`, the rows read so far, from this
-    thread: the control plane's connection is this thread's): on PostgreSQL the server does the COPY work on the
-    other core; on SQLite the ADBC driver writes the chunk's Arrow columns into the batch's stage file without
-    holding the GIL (`store.SqliteStage`)."""
+    `AHEAD_CHUNKS`; polars and Arrow release the GIL) while this thread writes the current one (and reports
+    `progress`, the rows read so far, from this thread: the control plane's connection is this thread's): on
+    PostgreSQL the server does the COPY work on the other core; on SQLite the ADBC driver writes the chunk's Arrow
+    columns into the batch's stage file without holding the GIL (`store.SqliteStage`)."""
     report = ErrorReport(report_path)
     tracker = _KeyTracker(schema, scratch_directory())
     all_or_nothing = policy == "reject" or mode == "replace"
@@ -330,9 +336,11 @@ def run_pipeline(
             bad = errors.filter(pl.col("severity") == ERROR)["row"].unique() if has_errors else None
             if has_errors and all_or_nothing:
                 state["rejecting"] = True
-            # The engine's duplicate-key rule checked the chunk's keys among themselves: if it ran and did not fire,
-            # the tracker need not look for repeats within the chunk.
-            distinct = checks_keys and not (has_errors and bool((errors["code"] == "duplicate_key").any()))
+            # The engine's duplicate-key rule checked the chunk's keys among themselves: if it ran and the chunk has
+            # no error at all, the tracker need not look for repeats within it. (A chunk with errors is looked at
+            # again: a key that fails its type is null to the tracker, which compares keys as stored, but its text
+            # to the engine.)
+            distinct = checks_keys and not has_errors
             if state["rejecting"]:
                 tracker.add(result.typed, bad, None, distinct=distinct)
                 yield chunk.height, None  # keep validating, to report every error, but write nothing more
